@@ -1,0 +1,117 @@
+package dev.batchgateway.activities;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.finalize.Finalizer;
+import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.plan.Plan;
+import dev.batchgateway.activities.plan.Planner;
+import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.InferenceClient;
+import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.BatchLifecycleActivities;
+import dev.batchgateway.workflows.FinalizeRequest;
+import dev.batchgateway.workflows.FinalizeResult;
+import dev.batchgateway.workflows.PlanRequest;
+import dev.batchgateway.workflows.PlanResult;
+import dev.batchgateway.workflows.PriorityChange;
+import dev.batchgateway.workflows.StatusChange;
+import io.temporal.activity.Activity;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
+  private static final Logger log = LoggerFactory.getLogger(BatchLifecycleActivitiesImpl.class);
+
+  private final MetadataStore metadata;
+  private final InferenceClient inference;
+  private final Planner planner;
+  private final Finalizer finalizer;
+  private final Clock clock;
+
+  public BatchLifecycleActivitiesImpl(
+      ObjectMapper json,
+      MetadataStore metadata,
+      FileStore store,
+      InferenceClient inference,
+      BatchSettings settings,
+      Clock clock) {
+    this.metadata = metadata;
+    this.inference = inference;
+    this.planner = new Planner(json, store, settings);
+    this.finalizer = new Finalizer(json, store, metadata, clock);
+    this.clock = clock;
+  }
+
+  @Override
+  public PlanResult plan(PlanRequest request) {
+    Optional<FileRecord> input = metadata.findFile(request.tenant(), request.inputFileId());
+    if (input.isEmpty() || !FileRecord.PURPOSE_BATCH.equals(input.get().purpose())) {
+      metadata.recordErrors(
+          request.tenant(),
+          request.batchId(),
+          List.of(
+              new BatchError(
+                  "invalid_request",
+                  "The input file " + request.inputFileId() + " no longer exists.",
+                  "input_file_id",
+                  null)));
+      return new PlanResult(false, 0, 0, null);
+    }
+    try {
+      Plan plan =
+          planner.plan(
+              request.tenant(),
+              request.batchId(),
+              request.endpoint(),
+              input.get().storageKey(),
+              request.sortByPrefix(),
+              model -> inference.poolFor(model).isPresent(),
+              linesRead -> Activity.getExecutionContext().heartbeat(linesRead));
+      metadata.recordPlan(request.tenant(), request.batchId(), plan.totalLines(), plan.model());
+      if (!plan.valid()) {
+        metadata.recordErrors(request.tenant(), request.batchId(), plan.errors());
+        log.info(
+            "Batch {} failed validation with {} listed errors",
+            request.batchId(),
+            plan.errors().size());
+      }
+      return new PlanResult(plan.valid(), plan.totalLines(), plan.chunkCount(), plan.model());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void recordStatus(StatusChange change) {
+    boolean moved =
+        metadata.transitionStatus(
+            change.tenant(), change.batchId(), change.status(), clock.instant().getEpochSecond());
+    if (!moved) {
+      log.info(
+          "Batch {} did not move to {}: not allowed from its status",
+          change.batchId(),
+          change.status().wire());
+    }
+  }
+
+  @Override
+  public void recordPriority(PriorityChange change) {
+    metadata.recordPriority(change.tenant(), change.batchId(), change.priority());
+  }
+
+  @Override
+  public FinalizeResult finalizeBatch(FinalizeRequest request) {
+    try {
+      return finalizer.finalizeBatch(
+          request, () -> Activity.getExecutionContext().heartbeat(request.batchId()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package dev.batchgateway.activities;
+
+import dev.batchgateway.activities.chunk.ChunkControl;
+import dev.batchgateway.activities.chunk.ChunkRunner;
+import dev.batchgateway.activities.chunk.ChunkStoppedException;
+import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.ChunkActivities;
+import dev.batchgateway.workflows.ChunkOutcome;
+import dev.batchgateway.workflows.ChunkTask;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.client.ActivityCompletionException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+
+public class ChunkActivitiesImpl implements ChunkActivities {
+  /** How often a chunk asks whether its batch was stopped. */
+  private static final Duration STOP_CHECK_INTERVAL = Duration.ofSeconds(1);
+
+  private final ChunkRunner runner;
+  private final MetadataStore metadata;
+  private final Clock clock;
+
+  public ChunkActivitiesImpl(ChunkRunner runner, MetadataStore metadata, Clock clock) {
+    this.runner = runner;
+    this.metadata = metadata;
+    this.clock = clock;
+  }
+
+  @Override
+  public ChunkOutcome runChunk(ChunkTask task) {
+    TemporalChunkControl control = new TemporalChunkControl(Activity.getExecutionContext(), task);
+    try {
+      return runner.run(task, control);
+    } catch (ChunkStoppedException e) {
+      if (control.completion != null) {
+        throw control.completion;
+      }
+      return new ChunkOutcome(task.chunkIndex(), 0, 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Activity.wrap(e);
+    }
+  }
+
+  /**
+   * Heartbeats carry the checkpoint and bring back Temporal's cancel request. The batch row is read
+   * too, because a cancel shows there within a second while a heartbeat answer can lag by most of
+   * the heartbeat timeout.
+   */
+  private final class TemporalChunkControl implements ChunkControl {
+    private final ActivityExecutionContext context;
+    private final ChunkTask task;
+    private ChunkCheckpoint last = new ChunkCheckpoint(0, 0);
+    private long nextCheckMillis;
+    private volatile boolean stopped;
+    private ActivityCompletionException completion;
+
+    TemporalChunkControl(ActivityExecutionContext context, ChunkTask task) {
+      this.context = context;
+      this.task = task;
+    }
+
+    @Override
+    public void checkpoint(int segmentsDone, long linesDone) {
+      last = new ChunkCheckpoint(segmentsDone, linesDone);
+      heartbeat();
+    }
+
+    @Override
+    public boolean stopRequested() {
+      if (stopped) {
+        return true;
+      }
+      long now = clock.millis();
+      if (now < nextCheckMillis) {
+        return false;
+      }
+      nextCheckMillis = now + STOP_CHECK_INTERVAL.toMillis();
+      heartbeat();
+      if (!stopped) {
+        BatchStatus status =
+            metadata.batchStatus(task.tenant(), task.batchId()).orElse(BatchStatus.CANCELLED);
+        stopped = status == BatchStatus.CANCELLING || status.isTerminal();
+      }
+      return stopped;
+    }
+
+    private void heartbeat() {
+      try {
+        context.heartbeat(last);
+      } catch (ActivityCompletionException e) {
+        completion = e;
+        stopped = true;
+      }
+    }
+  }
+}

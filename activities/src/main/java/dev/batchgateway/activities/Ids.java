@@ -1,0 +1,55 @@
+package dev.batchgateway.activities;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+
+/** Object ids in OpenAI's shapes: {@code file-…}, {@code batch_…}, {@code batch_req_…}. */
+public final class Ids {
+  private static final char[] ALPHABET =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final int LENGTH = 24;
+
+  private Ids() {}
+
+  public static String newFileId() {
+    return "file-" + random();
+  }
+
+  public static String newBatchId() {
+    return "batch_" + random();
+  }
+
+  public static String newRequestId() {
+    return "batch_req_" + random();
+  }
+
+  /**
+   * A file id derived from the batch, so that a retried finalize writes the same output file
+   * instead of a second one.
+   */
+  public static String derivedFileId(String batchId, String role) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest((batchId + "/" + role).getBytes(StandardCharsets.UTF_8));
+      StringBuilder id = new StringBuilder("file-");
+      for (int i = 0; i < LENGTH; i++) {
+        id.append(ALPHABET[(digest[i] & 0xff) % ALPHABET.length]);
+      }
+      return id.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  }
+
+  private static String random() {
+    char[] id = new char[LENGTH];
+    for (int i = 0; i < LENGTH; i++) {
+      id[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
+    }
+    return new String(id);
+  }
+}

@@ -1,0 +1,480 @@
+package dev.batchgateway.activities.chunk;
+
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.ChunkProgress;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.ConcurrencyLimiter;
+import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.InferenceClient;
+import dev.batchgateway.activities.port.InferenceRequest;
+import dev.batchgateway.activities.port.InferenceResponse;
+import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.ChunkOutcome;
+import dev.batchgateway.workflows.ChunkTask;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the lines of one chunk against the inference pool, many at a time, and saves results in
+ * checkpoint segments. A segment is written once every line in its range has finished; segments
+ * already in the store (from an earlier attempt) are skipped, so a retried chunk only redoes the
+ * segments that were in flight when the previous attempt died.
+ */
+public final class ChunkRunner {
+  private static final Logger log = LoggerFactory.getLogger(ChunkRunner.class);
+  private static final long POLL_MILLIS = 200;
+
+  private final ObjectMapper json;
+  private final FileStore store;
+  private final MetadataStore metadata;
+  private final InferenceClient client;
+  private final ConcurrencyLimiter limiter;
+  private final BatchSettings settings;
+  private final ScheduledExecutorService scheduler;
+  private final RetryPolicy retryPolicy;
+  private final Meter succeeded;
+  private final Meter failed;
+  private final Meter retried;
+  private final Timer latency;
+
+  public ChunkRunner(
+      ObjectMapper json,
+      FileStore store,
+      MetadataStore metadata,
+      InferenceClient client,
+      ConcurrencyLimiter limiter,
+      BatchSettings settings,
+      ScheduledExecutorService scheduler,
+      MetricRegistry metrics) {
+    this.json = json;
+    this.store = store;
+    this.metadata = metadata;
+    this.client = client;
+    this.limiter = limiter;
+    this.settings = settings;
+    this.scheduler = scheduler;
+    this.retryPolicy =
+        new RetryPolicy(settings.maxAttempts(), settings.initialBackoff(), settings.maxBackoff());
+    this.succeeded = metrics.meter("batch.requests.succeeded");
+    this.failed = metrics.meter("batch.requests.failed");
+    this.retried = metrics.meter("batch.requests.retried");
+    this.latency = metrics.timer("batch.inference.latency");
+  }
+
+  /**
+   * Runs the chunk to the end, or until {@code control} reports a stop; then whatever finished is
+   * saved as partial segments and {@link ChunkStoppedException} thrown.
+   */
+  public ChunkOutcome run(ChunkTask task, ChunkControl control)
+      throws IOException, InterruptedException, ChunkStoppedException {
+    return new Execution(task, control).run();
+  }
+
+  private record Line(String customId, String model, byte[] body) {}
+
+  private record Result(boolean success, byte[] line, Usage usage) {}
+
+  private final class Execution {
+    private final ChunkTask task;
+    private final ChunkControl control;
+    private final Object lock = new Object();
+    private final Set<CompletableFuture<InferenceResponse>> inFlight =
+        ConcurrentHashMap.newKeySet();
+    private final Semaphore slots = new Semaphore(settings.chunkConcurrency());
+    private List<Line> lines;
+    private Result[] results;
+    private int[] unfinishedInSegment;
+    private boolean[] segmentWritten;
+    private final Deque<Integer> readySegments = new ArrayDeque<>();
+    private int outstanding;
+    private volatile boolean stopping;
+    private long completed;
+    private long failedLines;
+    private Usage usage = Usage.ZERO;
+    private int segmentsDone;
+
+    Execution(ChunkTask task, ChunkControl control) {
+      this.task = task;
+      this.control = control;
+    }
+
+    ChunkOutcome run() throws IOException, InterruptedException, ChunkStoppedException {
+      lines = readLines();
+      int segmentLines = settings.segmentLines();
+      int segmentCount = (lines.size() + segmentLines - 1) / segmentLines;
+      results = new Result[lines.size()];
+      unfinishedInSegment = new int[segmentCount];
+      segmentWritten = new boolean[segmentCount];
+      loadWrittenSegments();
+      if (segmentsDone > 0) {
+        log.info(
+            "Chunk {} of batch {} resumes with {} of {} segments already saved",
+            task.chunkIndex(),
+            task.batchId(),
+            segmentsDone,
+            segmentCount);
+      }
+
+      launch:
+      for (int segment = 0; segment < segmentCount; segment++) {
+        if (segmentWritten[segment]) {
+          continue;
+        }
+        int start = segment * segmentLines;
+        int end = Math.min(lines.size(), start + segmentLines);
+        synchronized (lock) {
+          unfinishedInSegment[segment] = end - start;
+        }
+        for (int i = start; i < end; i++) {
+          if (!acquireSlot()) {
+            break launch;
+          }
+          ConcurrencyLimiter.Permit permit = acquirePermit(lines.get(i).model());
+          if (permit == null) {
+            slots.release();
+            break launch;
+          }
+          synchronized (lock) {
+            outstanding++;
+          }
+          send(i, 1, permit);
+        }
+        flushReadySegments();
+      }
+      awaitOutstanding();
+      flushReadySegments();
+      if (stopping) {
+        writePartialSegments();
+        throw new ChunkStoppedException();
+      }
+      return new ChunkOutcome(task.chunkIndex(), completed, failedLines);
+    }
+
+    private List<Line> readLines() throws IOException {
+      List<Line> parsed = new ArrayList<>(settings.chunkLines());
+      String key = StorageKeys.chunkInput(task.tenant(), task.batchId(), task.chunkIndex());
+      try (BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(store.open(key), StandardCharsets.UTF_8), 64 * 1024)) {
+        String text;
+        while ((text = reader.readLine()) != null) {
+          JsonNode node = json.readTree(text);
+          JsonNode body = node.get("body");
+          parsed.add(
+              new Line(
+                  node.path("custom_id").asText(),
+                  body.path("model").asText(),
+                  json.writeValueAsBytes(body)));
+        }
+      }
+      return parsed;
+    }
+
+    /** Counts what earlier attempts already saved; those segments are not run again. */
+    private void loadWrittenSegments() throws IOException {
+      String root = StorageKeys.chunkRoot(task.tenant(), task.batchId(), task.chunkIndex());
+      for (String key : store.list(root)) {
+        if (!key.contains("/seg-") || StorageKeys.isPartialSegment(key)) {
+          continue;
+        }
+        int segment = StorageKeys.segmentNumber(key);
+        if (segment >= segmentWritten.length) {
+          continue;
+        }
+        Segment.Summary summary;
+        try (var in = store.open(key)) {
+          summary = Segment.read(json, in, null);
+        }
+        segmentWritten[segment] = true;
+        segmentsDone++;
+        addToTotals(summary);
+      }
+    }
+
+    private boolean acquireSlot() throws InterruptedException, IOException {
+      while (true) {
+        if (checkStop()) {
+          return false;
+        }
+        if (slots.tryAcquire(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          return true;
+        }
+        flushReadySegments();
+      }
+    }
+
+    private ConcurrencyLimiter.Permit acquirePermit(String model)
+        throws InterruptedException, IOException {
+      String pool = client.poolFor(model).orElse("default");
+      while (true) {
+        if (checkStop()) {
+          return null;
+        }
+        var permit = limiter.acquire(pool, settings.permitWait());
+        if (permit.isPresent()) {
+          return permit.get();
+        }
+        flushReadySegments();
+      }
+    }
+
+    private boolean checkStop() {
+      if (!stopping && control.stopRequested()) {
+        stopping = true;
+        inFlight.forEach(future -> future.cancel(true));
+      }
+      return stopping;
+    }
+
+    private void send(int index, int attempt, ConcurrencyLimiter.Permit permit) {
+      if (stopping) {
+        abandon(permit);
+        return;
+      }
+      Line line = lines.get(index);
+      Timer.Context timing = latency.time();
+      CompletableFuture<InferenceResponse> future =
+          client.send(new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of()));
+      inFlight.add(future);
+      future.whenComplete(
+          (response, error) -> {
+            inFlight.remove(future);
+            timing.stop();
+            try {
+              onAnswer(index, attempt, permit, response, error);
+            } catch (RuntimeException e) {
+              log.error("Unexpected failure handling line {} of a chunk", index, e);
+              finish(index, permit, failure(line, OutputLines.NoAnswer.BATCH_FAILED, e));
+            }
+          });
+    }
+
+    private void onAnswer(
+        int index,
+        int attempt,
+        ConcurrencyLimiter.Permit permit,
+        InferenceResponse response,
+        Throwable error) {
+      Line line = lines.get(index);
+      if (error != null) {
+        Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+        if (stopping || cause instanceof CancellationException) {
+          abandon(permit);
+        } else if (retryPolicy.mayRetry(attempt)) {
+          retry(index, attempt, permit, -1);
+        } else {
+          OutputLines.NoAnswer reason =
+              cause instanceof HttpTimeoutException
+                  ? OutputLines.NoAnswer.REQUEST_TIMEOUT
+                  : OutputLines.NoAnswer.BATCH_FAILED;
+          finish(index, permit, failure(line, reason, cause));
+        }
+        return;
+      }
+      if (response.isSuccess()) {
+        JsonNode body = parseOrNull(response.body());
+        if (body != null) {
+          byte[] output =
+              OutputLines.answered(
+                  line.customId(), response.statusCode(), requestId(response), response.body());
+          finish(index, permit, new Result(true, output, Usage.fromResponseBody(body)));
+          return;
+        }
+      } else if (RetryPolicy.isRetryableStatus(response.statusCode())
+          && retryPolicy.mayRetry(attempt)) {
+        retry(index, attempt, permit, response.retryAfterMillis());
+        return;
+      }
+      byte[] body =
+          parseOrNull(response.body()) != null
+              ? response.body()
+              : OutputLines.errorBody(
+                  response.statusCode(), new String(response.body(), StandardCharsets.UTF_8));
+      byte[] output =
+          OutputLines.answered(line.customId(), response.statusCode(), requestId(response), body);
+      finish(index, permit, new Result(false, output, Usage.ZERO));
+    }
+
+    private void retry(int index, int attempt, ConcurrencyLimiter.Permit permit, long retryAfter) {
+      retried.mark();
+      long delay = retryPolicy.delayMillis(attempt, retryAfter);
+      scheduler.schedule(() -> send(index, attempt + 1, permit), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
+      String detail = cause == null || cause.getMessage() == null ? null : cause.getMessage();
+      return new Result(false, OutputLines.unanswered(line.customId(), reason, detail), Usage.ZERO);
+    }
+
+    private void finish(int index, ConcurrencyLimiter.Permit permit, Result result) {
+      (result.success() ? succeeded : failed).mark();
+      permit.release();
+      slots.release();
+      synchronized (lock) {
+        results[index] = result;
+        outstanding--;
+        int segment = index / settings.segmentLines();
+        if (--unfinishedInSegment[segment] == 0) {
+          readySegments.add(segment);
+        }
+        lock.notifyAll();
+      }
+    }
+
+    /** A request dropped because the chunk is stopping: its line stays unanswered. */
+    private void abandon(ConcurrencyLimiter.Permit permit) {
+      permit.release();
+      slots.release();
+      synchronized (lock) {
+        outstanding--;
+        lock.notifyAll();
+      }
+    }
+
+    private void awaitOutstanding() throws InterruptedException, IOException {
+      while (true) {
+        synchronized (lock) {
+          if (outstanding == 0) {
+            return;
+          }
+          lock.wait(POLL_MILLIS);
+        }
+        checkStop();
+        flushReadySegments();
+      }
+    }
+
+    private void flushReadySegments() throws IOException {
+      while (true) {
+        int segment;
+        synchronized (lock) {
+          if (readySegments.isEmpty()) {
+            return;
+          }
+          segment = readySegments.poll();
+        }
+        saveSegment(
+            segment,
+            StorageKeys.segment(task.tenant(), task.batchId(), task.chunkIndex(), segment));
+        segmentWritten[segment] = true;
+        segmentsDone++;
+        metadata.recordChunkProgress(
+            task.tenant(),
+            task.batchId(),
+            task.chunkIndex(),
+            new ChunkProgress(completed, failedLines, usage));
+        control.checkpoint(segmentsDone, completed + failedLines);
+      }
+    }
+
+    /** Saves whatever finished in segments that will not complete, so no answer is lost. */
+    private void writePartialSegments() throws IOException {
+      for (int segment = 0; segment < segmentWritten.length; segment++) {
+        if (segmentWritten[segment] || !hasAnyResult(segment)) {
+          continue;
+        }
+        saveSegment(
+            segment,
+            StorageKeys.partialSegment(task.tenant(), task.batchId(), task.chunkIndex(), segment));
+      }
+      metadata.recordChunkProgress(
+          task.tenant(),
+          task.batchId(),
+          task.chunkIndex(),
+          new ChunkProgress(completed, failedLines, usage));
+    }
+
+    private boolean hasAnyResult(int segment) {
+      synchronized (lock) {
+        int start = segment * settings.segmentLines();
+        int end = Math.min(lines.size(), start + settings.segmentLines());
+        for (int i = start; i < end; i++) {
+          if (results[i] != null) {
+            return true;
+          }
+        }
+        return false;
+      }
+    }
+
+    private void saveSegment(int segment, String key) throws IOException {
+      int start = segment * settings.segmentLines();
+      int end = Math.min(lines.size(), start + settings.segmentLines());
+      List<Segment.Entry> entries = new ArrayList<>(end - start);
+      long segmentCompleted = 0;
+      long segmentFailed = 0;
+      Usage segmentUsage = Usage.ZERO;
+      synchronized (lock) {
+        for (int i = start; i < end; i++) {
+          Result result = results[i];
+          if (result == null) {
+            continue;
+          }
+          entries.add(new Segment.Entry(i, result.success(), result.line()));
+          if (result.success()) {
+            segmentCompleted++;
+            segmentUsage = segmentUsage.plus(result.usage());
+          } else {
+            segmentFailed++;
+          }
+          results[i] = null;
+        }
+      }
+      Segment.Summary summary = new Segment.Summary(segmentCompleted, segmentFailed, segmentUsage);
+      try (FileStore.Pending pending = store.create(key)) {
+        Segment.write(json, pending.stream(), summary, entries);
+        pending.commit();
+      }
+      addToTotals(summary);
+    }
+
+    private void addToTotals(Segment.Summary summary) {
+      completed += summary.completed();
+      failedLines += summary.failed();
+      usage = usage.plus(summary.usage());
+    }
+
+    private JsonNode parseOrNull(byte[] body) {
+      try {
+        JsonNode node = json.readTree(body);
+        return node != null && node.isContainerNode() ? node : null;
+      } catch (JsonProcessingException e) {
+        return null;
+      } catch (IOException e) {
+        return null;
+      }
+    }
+
+    private String requestId(InferenceResponse response) {
+      return response.requestId() != null
+          ? response.requestId()
+          : "req_" + UUID.randomUUID().toString().replace("-", "");
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.batchgateway.activities.chunk;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.batchgateway.activities.Ids;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Formats the lines of output and error files, keys in the order OpenAI writes them: {@code id,
+ * custom_id, response, error}.
+ */
+public final class OutputLines {
+  private static final JsonFactory FACTORY = new JsonFactory();
+
+  /** The error codes of lines that never got an answer. */
+  public enum NoAnswer {
+    BATCH_EXPIRED(
+        "batch_expired",
+        "This request could not be executed before the completion window expired."),
+    BATCH_CANCELLED(
+        "batch_cancelled", "This request was not executed because the batch was cancelled."),
+    REQUEST_TIMEOUT("request_timeout", "The inference server did not answer this request in time."),
+    BATCH_FAILED(
+        "batch_failed",
+        "This request could not be executed: the inference server was unreachable.");
+
+    private final String code;
+    private final String message;
+
+    NoAnswer(String code, String message) {
+      this.code = code;
+      this.message = message;
+    }
+
+    public String code() {
+      return code;
+    }
+
+    public String message() {
+      return message;
+    }
+  }
+
+  private OutputLines() {}
+
+  /**
+   * A line for a request the backend answered.
+   *
+   * @param jsonBody the backend's body, already known to be JSON
+   */
+  public static byte[] answered(
+      String customId, int statusCode, String requestId, byte[] jsonBody) {
+    return write(
+        customId,
+        gen -> {
+          gen.writeFieldName("response");
+          gen.writeStartObject();
+          gen.writeNumberField("status_code", statusCode);
+          gen.writeStringField("request_id", requestId);
+          gen.writeFieldName("body");
+          gen.writeRawValue(new String(jsonBody, java.nio.charset.StandardCharsets.UTF_8));
+          gen.writeEndObject();
+          gen.writeNullField("error");
+        });
+  }
+
+  /** A line for a request that got no answer. */
+  public static byte[] unanswered(String customId, NoAnswer reason, String detail) {
+    return write(
+        customId,
+        gen -> {
+          gen.writeNullField("response");
+          gen.writeFieldName("error");
+          gen.writeStartObject();
+          gen.writeStringField("code", reason.code());
+          gen.writeStringField(
+              "message", detail == null ? reason.message() : reason.message() + " " + detail);
+          gen.writeEndObject();
+        });
+  }
+
+  /** An error body in OpenAI's envelope, for backend answers that were not JSON. */
+  public static byte[] errorBody(int statusCode, String text) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(128);
+    try (JsonGenerator gen = FACTORY.createGenerator(out)) {
+      gen.writeStartObject();
+      gen.writeFieldName("error");
+      gen.writeStartObject();
+      gen.writeStringField("message", text);
+      gen.writeStringField("type", statusCode >= 500 ? "server_error" : "invalid_request_error");
+      gen.writeNullField("param");
+      gen.writeNullField("code");
+      gen.writeEndObject();
+      gen.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private interface Fields {
+    void write(JsonGenerator gen) throws IOException;
+  }
+
+  private static byte[] write(String customId, Fields fields) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator gen = FACTORY.createGenerator(out)) {
+      gen.writeStartObject();
+      gen.writeStringField("id", Ids.newRequestId());
+      gen.writeStringField("custom_id", customId);
+      fields.write(gen);
+      gen.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+}

@@ -1,0 +1,145 @@
+package dev.batchgateway.activities.plan;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.model.BatchError;
+import java.io.IOException;
+import java.util.function.Predicate;
+
+/**
+ * Checks one input line against the rules of the OpenAI batch input format. Rules that need the
+ * whole file (duplicate ids, line count) are the planner's.
+ */
+public final class LineValidator {
+
+  /** A line that passed: what the planner needs to sort and route it. */
+  public record ValidLine(String customId, String model, long prefixKey) {}
+
+  /** Either a valid line or the error it broke first. */
+  public record Verdict(ValidLine line, BatchError error) {
+    static Verdict ok(ValidLine line) {
+      return new Verdict(line, null);
+    }
+
+    static Verdict error(String code, String message, String param, int lineNumber) {
+      return new Verdict(null, new BatchError(code, message, param, lineNumber));
+    }
+  }
+
+  private final ObjectMapper json;
+  private final String endpoint;
+  private final Predicate<String> modelServed;
+  private final int completionPrefixChars;
+
+  public LineValidator(
+      ObjectMapper json,
+      String endpoint,
+      Predicate<String> modelServed,
+      int completionPrefixChars) {
+    this.json = json;
+    this.endpoint = endpoint;
+    this.modelServed = modelServed;
+    this.completionPrefixChars = completionPrefixChars;
+  }
+
+  public Verdict check(byte[] bytes, int length, int lineNumber) {
+    JsonNode node;
+    try {
+      node = json.readTree(bytes, 0, length);
+    } catch (JsonProcessingException e) {
+      node = null;
+    } catch (IOException e) {
+      throw new IllegalStateException("Reading from a byte array cannot fail", e);
+    }
+    if (node == null || !node.isObject()) {
+      return Verdict.error(
+          "invalid_json_line",
+          "This line is not parseable as valid JSON: each line must be one JSON object.",
+          null,
+          lineNumber);
+    }
+    for (String field : new String[] {"custom_id", "method", "url", "body"}) {
+      JsonNode value = node.get(field);
+      if (value == null || value.isNull()) {
+        return Verdict.error(
+            "missing_required_parameter",
+            "Missing required parameter: '" + field + "'.",
+            field,
+            lineNumber);
+      }
+    }
+    JsonNode customId = node.get("custom_id");
+    if (!customId.isTextual() || customId.asText().isEmpty()) {
+      return Verdict.error(
+          "invalid_request", "'custom_id' must be a non-empty string.", "custom_id", lineNumber);
+    }
+    if (!"POST".equals(node.get("method").asText())) {
+      return Verdict.error(
+          "invalid_method",
+          "Only the POST method is supported for batch requests.",
+          "method",
+          lineNumber);
+    }
+    if (!endpoint.equals(node.get("url").asText())) {
+      return Verdict.error(
+          "invalid_url",
+          "The url '"
+              + node.get("url").asText()
+              + "' does not match the batch endpoint '"
+              + endpoint
+              + "'.",
+          "url",
+          lineNumber);
+    }
+    JsonNode body = node.get("body");
+    if (!body.isObject()) {
+      return Verdict.error("invalid_request", "'body' must be a JSON object.", "body", lineNumber);
+    }
+    if (body.path("stream").asBoolean(false)) {
+      return Verdict.error(
+          "streaming_unsupported",
+          "Streaming is not supported in batch requests; remove 'stream' from the body.",
+          "body.stream",
+          lineNumber);
+    }
+    JsonNode model = body.get("model");
+    if (model == null || !model.isTextual() || model.asText().isEmpty()) {
+      return Verdict.error(
+          "invalid_request", "Missing required parameter: 'body.model'.", "body.model", lineNumber);
+    }
+    String required = requiredInput();
+    if (required != null && (body.get(required) == null || body.get(required).isNull())) {
+      return Verdict.error(
+          "invalid_request",
+          "Missing required parameter: 'body." + required + "'.",
+          "body." + required,
+          lineNumber);
+    }
+    if ("messages".equals(required) && !body.get("messages").isArray()) {
+      return Verdict.error(
+          "invalid_request", "'body.messages' must be an array.", "body.messages", lineNumber);
+    }
+    if (!modelServed.test(model.asText())) {
+      return Verdict.error(
+          "model_not_found",
+          "The model '" + model.asText() + "' is not served by this gateway.",
+          "body.model",
+          lineNumber);
+    }
+    return Verdict.ok(
+        new ValidLine(
+            customId.asText(),
+            model.asText(),
+            PrefixKeys.of(endpoint, body, completionPrefixChars)));
+  }
+
+  private String requiredInput() {
+    return switch (endpoint) {
+      case "/v1/chat/completions" -> "messages";
+      case "/v1/completions" -> "prompt";
+      case "/v1/embeddings", "/v1/responses", "/v1/moderations" -> "input";
+      default -> null;
+    };
+  }
+}

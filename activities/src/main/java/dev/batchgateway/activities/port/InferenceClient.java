@@ -1,0 +1,16 @@
+package dev.batchgateway.activities.port;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Sends one OpenAI-compatible request to the inference pool that serves its model. Transport
+ * failures (connection refused, timeout) complete the future exceptionally; any HTTP answer,
+ * success or not, completes it normally.
+ */
+public interface InferenceClient {
+
+  CompletableFuture<InferenceResponse> send(InferenceRequest request);
+
+  /** The name of the pool that serves this model, or empty when no configured pool does. */
+  java.util.Optional<String> poolFor(String model);
+}

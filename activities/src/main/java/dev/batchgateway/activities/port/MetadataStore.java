@@ -1,0 +1,50 @@
+package dev.batchgateway.activities.port;
+
+import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.ChunkProgress;
+import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.RequestCounts;
+import java.util.List;
+import java.util.Optional;
+
+/** What the activities read and write about files and batches. Every call is tenant-scoped. */
+public interface MetadataStore {
+
+  Optional<FileRecord> findFile(String tenant, String fileId);
+
+  /** The batch's current status, or empty if the batch does not exist. */
+  Optional<BatchStatus> batchStatus(String tenant, String batchId);
+
+  /**
+   * Moves a batch to {@code next} if its current status allows it, and stamps the matching
+   * timestamp. Returns false (and changes nothing) when the move would go backwards.
+   */
+  boolean transitionStatus(String tenant, String batchId, BatchStatus next, long atEpochSeconds);
+
+  /** Stores what planning learned: total line count and the model shown on the Batch. */
+  void recordPlan(String tenant, String batchId, long totalLines, String model);
+
+  /** Replaces the batch's validation errors. */
+  void recordErrors(String tenant, String batchId, List<BatchError> errors);
+
+  void recordPriority(String tenant, String batchId, int priority);
+
+  /** Upserts (never adds to) one chunk's progress, so a retried checkpoint counts once. */
+  void recordChunkProgress(String tenant, String batchId, int chunkIndex, ChunkProgress progress);
+
+  /**
+   * Registers the result files (either may be null), stores final counts and usage and moves the
+   * batch to its terminal status, all at once. Safe to repeat.
+   */
+  void completeBatch(
+      String tenant,
+      String batchId,
+      BatchStatus terminal,
+      RequestCounts counts,
+      Usage usage,
+      FileRecord outputFile,
+      FileRecord errorFile,
+      long atEpochSeconds);
+}

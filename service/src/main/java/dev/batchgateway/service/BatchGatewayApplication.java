@@ -1,0 +1,179 @@
+package dev.batchgateway.service;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
+import dev.batchgateway.activities.ChunkActivitiesImpl;
+import dev.batchgateway.activities.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.chunk.ChunkRunner;
+import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.service.auth.ApiKeyFilter;
+import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.service.errors.ApiExceptionMapper;
+import dev.batchgateway.service.errors.JsonErrorMapper;
+import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
+import dev.batchgateway.service.errors.WebApplicationExceptionMapper;
+import dev.batchgateway.service.files.FilesystemFileStore;
+import dev.batchgateway.service.inference.HttpInferenceClient;
+import dev.batchgateway.service.resources.BatchesResource;
+import dev.batchgateway.service.resources.FilesResource;
+import dev.batchgateway.temporal.BatchWorker;
+import dev.batchgateway.temporal.BatchWorkflowClient;
+import dev.batchgateway.temporal.SearchAttributeRegistrar;
+import dev.batchgateway.temporal.TemporalConnection;
+import dev.batchgateway.temporal.TemporalHealthCheck;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.core.Application;
+import io.dropwizard.core.server.AbstractServerFactory;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.jdbi3.JdbiFactory;
+import io.dropwizard.lifecycle.Managed;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.ScheduledExecutorService;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root. {@code server} runs the API and the worker in one process; {@code api} and
+ * {@code worker} run one each.
+ */
+public class BatchGatewayApplication extends Application<BatchGatewayConfiguration> {
+  private static final Logger log = LoggerFactory.getLogger(BatchGatewayApplication.class);
+
+  private Role role = Role.ALL;
+
+  public static void main(String[] args) throws Exception {
+    new BatchGatewayApplication().run(args);
+  }
+
+  @Override
+  public String getName() {
+    return "batch-gateway";
+  }
+
+  void setRole(Role role) {
+    this.role = role;
+  }
+
+  @Override
+  public void initialize(Bootstrap<BatchGatewayConfiguration> bootstrap) {
+    bootstrap.setConfigurationSourceProvider(
+        new SubstitutingSourceProvider(
+            bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
+    bootstrap.addCommand(new RoleServerCommand(this, Role.API, "Runs only the REST API"));
+    bootstrap.addCommand(new RoleServerCommand(this, Role.WORKER, "Runs only the Temporal worker"));
+  }
+
+  @Override
+  public void run(BatchGatewayConfiguration config, Environment environment) throws Exception {
+    if (config.getServerFactory() instanceof AbstractServerFactory server) {
+      // Every error, Jersey's own included, must come out in OpenAI's envelope.
+      server.setRegisterDefaultExceptionMappers(false);
+    }
+    ObjectMapper json = environment.getObjectMapper();
+    Clock clock = Clock.systemUTC();
+
+    migrate(config.getDatabase());
+    Jdbi jdbi = new JdbiFactory().build(environment, config.getDatabase(), "postgresql");
+    JdbiMetadataStore metadata = new JdbiMetadataStore(jdbi, json);
+    FileStore store = new FilesystemFileStore(Path.of(config.getFiles().getRoot()));
+
+    TemporalConnection temporal = new TemporalConnection(config.getTemporal());
+    environment.lifecycle().manage(temporal);
+    environment.healthChecks().register("temporal", new TemporalHealthCheck(temporal));
+    environment.lifecycle().manage(searchAttributes(temporal));
+
+    if (role.runsApi()) {
+      environment.jersey().register(new ApiKeyFilter(ApiKeys.parse(config.getApiKeys())));
+      environment.jersey().register(new ApiExceptionMapper());
+      environment.jersey().register(new WebApplicationExceptionMapper());
+      environment.jersey().register(new JsonErrorMapper());
+      environment.jersey().register(new UnexpectedExceptionMapper());
+      environment.jersey().register(new FilesResource(metadata, store, config.getBatches(), clock));
+      environment
+          .jersey()
+          .register(
+              new BatchesResource(
+                  metadata,
+                  new BatchWorkflowClient(temporal.client()),
+                  config.getBatches(),
+                  json,
+                  clock));
+    }
+    if (role.runsWorker()) {
+      HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
+      ScheduledExecutorService retries =
+          environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
+      ChunkRunner runner =
+          new ChunkRunner(
+              json,
+              store,
+              metadata,
+              inference,
+              new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
+              config.getBatches().toSettings(),
+              retries,
+              environment.metrics());
+      environment
+          .lifecycle()
+          .manage(
+              new BatchWorker(
+                  temporal,
+                  config.getTemporal(),
+                  new BatchLifecycleActivitiesImpl(
+                      json, metadata, store, inference, config.getBatches().toSettings(), clock),
+                  new ChunkActivitiesImpl(runner, metadata, clock)));
+    }
+  }
+
+  private static void migrate(DataSourceFactory database) {
+    Flyway.configure()
+        .dataSource(database.getUrl(), database.getUser(), database.getPassword())
+        .load()
+        .migrate();
+  }
+
+  /**
+   * Registers the search attributes in the background, retrying while Temporal is still starting,
+   * so the gateway never waits on it to come up.
+   */
+  private static Managed searchAttributes(TemporalConnection temporal) {
+    return new Managed() {
+      private Thread thread;
+
+      @Override
+      public void start() {
+        thread =
+            Thread.ofVirtual()
+                .name("search-attributes")
+                .start(
+                    () -> {
+                      while (!Thread.currentThread().isInterrupted()) {
+                        try {
+                          SearchAttributeRegistrar.ensure(temporal);
+                          return;
+                        } catch (RuntimeException e) {
+                          log.info("Search attributes not registered yet: {}", e.getMessage());
+                          try {
+                            Thread.sleep(2000);
+                          } catch (InterruptedException interrupted) {
+                            return;
+                          }
+                        }
+                      }
+                    });
+      }
+
+      @Override
+      public void stop() {
+        thread.interrupt();
+      }
+    };
+  }
+}

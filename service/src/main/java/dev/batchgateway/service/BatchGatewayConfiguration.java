@@ -1,0 +1,51 @@
+package dev.batchgateway.service;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.service.files.FileStoreSettings;
+import dev.batchgateway.service.inference.InferenceSettings;
+import dev.batchgateway.temporal.TemporalSettings;
+import io.dropwizard.core.Configuration;
+import io.dropwizard.db.DataSourceFactory;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+
+/** The gateway's YAML configuration; {@code service/config/gateway.yml} documents each key. */
+public class BatchGatewayConfiguration extends Configuration {
+
+  @Valid @NotNull @JsonProperty private DataSourceFactory database = new DataSourceFactory();
+
+  @Valid @NotNull @JsonProperty private TemporalSettings temporal = new TemporalSettings();
+
+  @Valid @NotNull @JsonProperty private FileStoreSettings files = new FileStoreSettings();
+
+  @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
+
+  @Valid @NotNull @JsonProperty private BatchLimits batches = new BatchLimits();
+
+  /** {@code key:tenant} pairs, comma-separated. */
+  @NotNull @JsonProperty private String apiKeys = "sk-local:default";
+
+  public DataSourceFactory getDatabase() {
+    return database;
+  }
+
+  public TemporalSettings getTemporal() {
+    return temporal;
+  }
+
+  public FileStoreSettings getFiles() {
+    return files;
+  }
+
+  public InferenceSettings getInference() {
+    return inference;
+  }
+
+  public BatchLimits getBatches() {
+    return batches;
+  }
+
+  public String getApiKeys() {
+    return apiKeys;
+  }
+}

@@ -1,0 +1,105 @@
+package dev.batchgateway.service;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.activities.BatchSettings;
+import io.dropwizard.util.DataSize;
+import io.dropwizard.util.Duration;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Limits and tunables of files and batches. */
+public class BatchLimits {
+  /** Largest upload of any purpose. */
+  @NotNull @JsonProperty private DataSize maxFileSize = DataSize.megabytes(512);
+
+  /** Largest upload with purpose {@code batch}. */
+  @NotNull @JsonProperty private DataSize maxBatchFileSize = DataSize.megabytes(200);
+
+  /** Completion windows a batch may ask for, by name, for example {@code 24h: 24 hours}. */
+  @NotEmpty @JsonProperty
+  private Map<String, Duration> completionWindows =
+      new LinkedHashMap<>(Map.of("24h", Duration.hours(24)));
+
+  @Min(1)
+  @JsonProperty
+  private int maxRequests = 50_000;
+
+  @Min(1)
+  @JsonProperty
+  private int chunkLines = 500;
+
+  @Min(1)
+  @JsonProperty
+  private int segmentLines = 50;
+
+  @Min(1)
+  @JsonProperty
+  private int parallelChunks = 4;
+
+  @Min(1)
+  @JsonProperty
+  private int chunkConcurrency = 32;
+
+  @Min(1)
+  @JsonProperty
+  private int poolPermits = 256;
+
+  @Min(1)
+  @JsonProperty
+  private int maxAttempts = 5;
+
+  @NotNull @JsonProperty private Duration initialBackoff = Duration.milliseconds(500);
+  @NotNull @JsonProperty private Duration maxBackoff = Duration.seconds(30);
+
+  @Min(1)
+  @JsonProperty
+  private int maxReportedErrors = 1000;
+
+  @Min(0)
+  @JsonProperty
+  private int completionPrefixChars = 256;
+
+  /** Whether batches order their lines by prompt prefix unless they say otherwise. */
+  @JsonProperty private boolean sortByPrefix = true;
+
+  public long maxFileBytes() {
+    return maxFileSize.toBytes();
+  }
+
+  public long maxBatchFileBytes() {
+    return maxBatchFileSize.toBytes();
+  }
+
+  public Map<String, Duration> getCompletionWindows() {
+    return completionWindows;
+  }
+
+  public int getParallelChunks() {
+    return parallelChunks;
+  }
+
+  public int getPoolPermits() {
+    return poolPermits;
+  }
+
+  public boolean isSortByPrefix() {
+    return sortByPrefix;
+  }
+
+  public BatchSettings toSettings() {
+    return new BatchSettings(
+        chunkLines,
+        segmentLines,
+        maxRequests,
+        maxReportedErrors,
+        completionPrefixChars,
+        chunkConcurrency,
+        maxAttempts,
+        java.time.Duration.ofMillis(initialBackoff.toMilliseconds()),
+        java.time.Duration.ofMillis(maxBackoff.toMilliseconds()),
+        java.time.Duration.ofSeconds(1));
+  }
+}

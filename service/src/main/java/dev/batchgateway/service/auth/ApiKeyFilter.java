@@ -1,0 +1,52 @@
+package dev.batchgateway.service.auth;
+
+import dev.batchgateway.service.errors.ApiException;
+import dev.batchgateway.service.errors.ErrorResponses;
+import jakarta.annotation.Priority;
+import jakarta.ws.rs.Priorities;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
+
+/** Every API call names its tenant through {@code Authorization: Bearer <key>}. */
+@Priority(Priorities.AUTHENTICATION)
+public final class ApiKeyFilter implements ContainerRequestFilter {
+  private static final String TENANT_PROPERTY = "batchgateway.tenant";
+
+  private final ApiKeys keys;
+
+  public ApiKeyFilter(ApiKeys keys) {
+    this.keys = keys;
+  }
+
+  @Override
+  public void filter(ContainerRequestContext request) {
+    String header = request.getHeaderString("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      request.abortWith(
+          ErrorResponses.of(
+              ApiException.unauthorized(
+                  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.")));
+      return;
+    }
+    String key = header.substring(7).trim();
+    keys.tenantFor(key)
+        .ifPresentOrElse(
+            tenant -> request.setProperty(TENANT_PROPERTY, tenant),
+            () ->
+                request.abortWith(
+                    ErrorResponses.of(
+                        ApiException.unauthorized(
+                            "Incorrect API key provided: " + redact(key) + "."))));
+  }
+
+  /** The tenant the filter established for this request. */
+  public static String tenant(ContainerRequestContext request) {
+    return (String) request.getProperty(TENANT_PROPERTY);
+  }
+
+  private static String redact(String key) {
+    return key.length() <= 8
+        ? "***"
+        : key.substring(0, 3) + "***" + key.substring(key.length() - 4);
+  }
+}

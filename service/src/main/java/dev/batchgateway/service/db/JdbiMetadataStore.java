@@ -1,0 +1,470 @@
+package dev.batchgateway.service.db;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.ChunkProgress;
+import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.RequestCounts;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
+
+/** Files and batches in PostgreSQL. Every statement is scoped by tenant. */
+public final class JdbiMetadataStore implements MetadataStore {
+  private static final String FILE_COLUMNS =
+      "id, tenant, filename, purpose, bytes, created_at, expires_at, status, storage_key";
+
+  /**
+   * Live counts for a running batch come from its chunks; a finished batch keeps its final ones.
+   */
+  private static final String BATCH_SELECT =
+      """
+      SELECT b.*,
+             COALESCE(c.completed, 0) AS live_completed, COALESCE(c.failed, 0) AS live_failed,
+             COALESCE(c.input_tokens, 0) AS live_input_tokens,
+             COALESCE(c.cached_tokens, 0) AS live_cached_tokens,
+             COALESCE(c.output_tokens, 0) AS live_output_tokens,
+             COALESCE(c.reasoning_tokens, 0) AS live_reasoning_tokens,
+             COALESCE(c.total_tokens, 0) AS live_total_tokens
+        FROM batches b
+        LEFT JOIN LATERAL (
+          SELECT SUM(completed) AS completed, SUM(failed) AS failed,
+                 SUM(input_tokens) AS input_tokens, SUM(cached_tokens) AS cached_tokens,
+                 SUM(output_tokens) AS output_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
+                 SUM(total_tokens) AS total_tokens
+            FROM batch_chunks WHERE batch_id = b.id AND b.status IN ('in_progress', 'finalizing', 'cancelling')
+        ) c ON TRUE
+      """;
+
+  private final Jdbi jdbi;
+  private final ObjectMapper json;
+
+  public JdbiMetadataStore(Jdbi jdbi, ObjectMapper json) {
+    this.jdbi = jdbi;
+    this.json = json;
+  }
+
+  // ---- files
+
+  public void insertFile(FileRecord file) {
+    jdbi.useHandle(handle -> insertFile(handle, file));
+  }
+
+  private static void insertFile(Handle handle, FileRecord file) {
+    handle
+        .createUpdate(
+            "INSERT INTO files ("
+                + FILE_COLUMNS
+                + ") VALUES (:id, :tenant, :filename, :purpose, :bytes, :createdAt, :expiresAt,"
+                + " :status, :storageKey) ON CONFLICT (id) DO NOTHING")
+        .bindMethods(file)
+        .execute();
+  }
+
+  @Override
+  public Optional<FileRecord> findFile(String tenant, String fileId) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT "
+                        + FILE_COLUMNS
+                        + " FROM files WHERE tenant = :tenant AND id = :id AND deleted_at IS NULL")
+                .bind("tenant", tenant)
+                .bind("id", fileId)
+                .map((rs, ctx) -> fileRecord(rs))
+                .findOne());
+  }
+
+  /**
+   * One page of a tenant's files.
+   *
+   * @param afterId cursor: the page starts after this file (which may since have been deleted)
+   * @return up to {@code limit + 1} rows, so the caller can tell whether more follow
+   */
+  public Optional<List<FileRecord>> listFiles(
+      String tenant, String purpose, String afterId, boolean ascending, int limit) {
+    return jdbi.withHandle(
+        handle -> {
+          Long afterSeq = null;
+          if (afterId != null) {
+            Optional<Long> seq =
+                handle
+                    .createQuery("SELECT seq FROM files WHERE tenant = :tenant AND id = :id")
+                    .bind("tenant", tenant)
+                    .bind("id", afterId)
+                    .mapTo(Long.class)
+                    .findOne();
+            if (seq.isEmpty()) {
+              return Optional.empty();
+            }
+            afterSeq = seq.get();
+          }
+          String sql =
+              "SELECT "
+                  + FILE_COLUMNS
+                  + " FROM files WHERE tenant = :tenant AND deleted_at IS NULL"
+                  + (purpose == null ? "" : " AND purpose = :purpose")
+                  + (afterSeq == null ? "" : ascending ? " AND seq > :after" : " AND seq < :after")
+                  + " ORDER BY seq "
+                  + (ascending ? "ASC" : "DESC")
+                  + " LIMIT :limit";
+          Query query = handle.createQuery(sql).bind("tenant", tenant).bind("limit", limit + 1);
+          if (purpose != null) {
+            query.bind("purpose", purpose);
+          }
+          if (afterSeq != null) {
+            query.bind("after", afterSeq);
+          }
+          return Optional.of(query.map((rs, ctx) -> fileRecord(rs)).list());
+        });
+  }
+
+  /** Marks a file deleted; returns false when there was no such live file. */
+  public boolean deleteFile(String tenant, String fileId, long at) {
+    return jdbi.withHandle(
+            handle ->
+                handle
+                    .createUpdate(
+                        "UPDATE files SET deleted_at = :at WHERE tenant = :tenant AND id = :id"
+                            + " AND deleted_at IS NULL")
+                    .bind("at", at)
+                    .bind("tenant", tenant)
+                    .bind("id", fileId)
+                    .execute())
+        > 0;
+  }
+
+  private static FileRecord fileRecord(ResultSet rs) throws SQLException {
+    return new FileRecord(
+        rs.getString("id"),
+        rs.getString("tenant"),
+        rs.getString("filename"),
+        rs.getString("purpose"),
+        rs.getLong("bytes"),
+        rs.getLong("created_at"),
+        nullableLong(rs, "expires_at"),
+        rs.getString("status"),
+        rs.getString("storage_key"));
+  }
+
+  // ---- batches
+
+  public void insertBatch(BatchRow batch) {
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    """
+                    INSERT INTO batches (id, tenant, endpoint, input_file_id, completion_window,
+                        status, created_at, expires_at, metadata, priority, output_expires_after)
+                    VALUES (:id, :tenant, :endpoint, :inputFileId, :completionWindow, :status,
+                        :createdAt, :expiresAt, :metadata, :priority, :outputExpiresAfter)
+                    """)
+                .bind("id", batch.id())
+                .bind("tenant", batch.tenant())
+                .bind("endpoint", batch.endpoint())
+                .bind("inputFileId", batch.inputFileId())
+                .bind("completionWindow", batch.completionWindow())
+                .bind("status", batch.status().wire())
+                .bind("createdAt", batch.createdAt())
+                .bind("expiresAt", batch.expiresAt())
+                .bind("metadata", batch.metadata())
+                .bind("priority", batch.priority())
+                .bind("outputExpiresAfter", batch.outputExpiresAfter())
+                .execute());
+  }
+
+  /** Removes a batch whose workflow could not be started, so no orphan row stays behind. */
+  public void deleteBatch(String tenant, String batchId) {
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate("DELETE FROM batches WHERE tenant = :tenant AND id = :id")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  public Optional<BatchRow> findBatch(String tenant, String batchId) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(BATCH_SELECT + " WHERE b.tenant = :tenant AND b.id = :id")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .map((rs, ctx) -> batchRow(rs))
+                .findOne());
+  }
+
+  /** Newest first; empty when the cursor names no batch of this tenant. */
+  public Optional<List<BatchRow>> listBatches(String tenant, String afterId, int limit) {
+    return jdbi.withHandle(
+        handle -> {
+          Long afterSeq = null;
+          if (afterId != null) {
+            Optional<Long> seq =
+                handle
+                    .createQuery("SELECT seq FROM batches WHERE tenant = :tenant AND id = :id")
+                    .bind("tenant", tenant)
+                    .bind("id", afterId)
+                    .mapTo(Long.class)
+                    .findOne();
+            if (seq.isEmpty()) {
+              return Optional.empty();
+            }
+            afterSeq = seq.get();
+          }
+          Query query =
+              handle
+                  .createQuery(
+                      BATCH_SELECT
+                          + " WHERE b.tenant = :tenant"
+                          + (afterSeq == null ? "" : " AND b.seq < :after")
+                          + " ORDER BY b.seq DESC LIMIT :limit")
+                  .bind("tenant", tenant)
+                  .bind("limit", limit + 1);
+          if (afterSeq != null) {
+            query.bind("after", afterSeq);
+          }
+          return Optional.of(query.map((rs, ctx) -> batchRow(rs)).list());
+        });
+  }
+
+  @Override
+  public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery("SELECT status FROM batches WHERE tenant = :tenant AND id = :id")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .mapTo(String.class)
+                .findOne()
+                .map(BatchStatus::fromWire));
+  }
+
+  @Override
+  public boolean transitionStatus(
+      String tenant, String batchId, BatchStatus next, long atEpochSeconds) {
+    return jdbi.withHandle(handle -> transition(handle, tenant, batchId, next, atEpochSeconds));
+  }
+
+  /**
+   * Compare-and-set on the status; the timestamp never precedes an earlier one of the batch, even
+   * when workers' clocks disagree.
+   */
+  private static boolean transition(
+      Handle handle, String tenant, String batchId, BatchStatus next, long at) {
+    List<String> from =
+        Arrays.stream(BatchStatus.values())
+            .filter(status -> status.canMoveTo(next))
+            .map(BatchStatus::wire)
+            .toList();
+    if (from.isEmpty()) {
+      return false;
+    }
+    String column = next.wire() + "_at";
+    return handle
+            .createUpdate(
+                "UPDATE batches SET status = :next, "
+                    + column
+                    + " = GREATEST(:at, created_at, COALESCE(in_progress_at, 0),"
+                    + " COALESCE(finalizing_at, 0), COALESCE(cancelling_at, 0))"
+                    + " WHERE tenant = :tenant AND id = :id AND status IN (<from>)")
+            .bind("next", next.wire())
+            .bind("at", at)
+            .bind("tenant", tenant)
+            .bind("id", batchId)
+            .bindList("from", from)
+            .execute()
+        > 0;
+  }
+
+  @Override
+  public void recordPlan(String tenant, String batchId, long totalLines, String model) {
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    "UPDATE batches SET total_requests = :total, model = :model"
+                        + " WHERE tenant = :tenant AND id = :id")
+                .bind("total", totalLines)
+                .bind("model", model)
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  @Override
+  public void recordErrors(String tenant, String batchId, List<BatchError> errors) {
+    String text;
+    try {
+      text = json.writeValueAsString(errors);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("Validation errors are plain records", e);
+    }
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    "UPDATE batches SET errors = :errors WHERE tenant = :tenant AND id = :id")
+                .bind("errors", text)
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  @Override
+  public void recordPriority(String tenant, String batchId, int priority) {
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    "UPDATE batches SET priority = :priority WHERE tenant = :tenant AND id = :id")
+                .bind("priority", priority)
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  @Override
+  public void recordChunkProgress(
+      String tenant, String batchId, int chunkIndex, ChunkProgress progress) {
+    Usage usage = progress.usage();
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    """
+                    INSERT INTO batch_chunks (batch_id, chunk_index, completed, failed,
+                        input_tokens, cached_tokens, output_tokens, reasoning_tokens, total_tokens)
+                    SELECT id, :chunk, :completed, :failed, :input, :cached, :output, :reasoning, :total
+                      FROM batches WHERE tenant = :tenant AND id = :id
+                    ON CONFLICT (batch_id, chunk_index) DO UPDATE SET
+                        completed = EXCLUDED.completed, failed = EXCLUDED.failed,
+                        input_tokens = EXCLUDED.input_tokens, cached_tokens = EXCLUDED.cached_tokens,
+                        output_tokens = EXCLUDED.output_tokens,
+                        reasoning_tokens = EXCLUDED.reasoning_tokens,
+                        total_tokens = EXCLUDED.total_tokens
+                    """)
+                .bind("chunk", chunkIndex)
+                .bind("completed", progress.completed())
+                .bind("failed", progress.failed())
+                .bind("input", usage.inputTokens())
+                .bind("cached", usage.cachedTokens())
+                .bind("output", usage.outputTokens())
+                .bind("reasoning", usage.reasoningTokens())
+                .bind("total", usage.totalTokens())
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  @Override
+  public void completeBatch(
+      String tenant,
+      String batchId,
+      BatchStatus terminal,
+      RequestCounts counts,
+      Usage usage,
+      FileRecord outputFile,
+      FileRecord errorFile,
+      long atEpochSeconds) {
+    jdbi.useTransaction(
+        handle -> {
+          if (!transition(handle, tenant, batchId, terminal, atEpochSeconds)) {
+            return;
+          }
+          if (outputFile != null) {
+            insertFile(handle, outputFile);
+          }
+          if (errorFile != null) {
+            insertFile(handle, errorFile);
+          }
+          handle
+              .createUpdate(
+                  """
+                  UPDATE batches SET output_file_id = :output, error_file_id = :error,
+                      total_requests = :total, completed_requests = :completed,
+                      failed_requests = :failed, input_tokens = :input, cached_tokens = :cached,
+                      output_tokens = :outputTokens, reasoning_tokens = :reasoning,
+                      total_tokens = :totalTokens
+                   WHERE tenant = :tenant AND id = :id
+                  """)
+              .bind("output", outputFile == null ? null : outputFile.id())
+              .bind("error", errorFile == null ? null : errorFile.id())
+              .bind("total", counts.total())
+              .bind("completed", counts.completed())
+              .bind("failed", counts.failed())
+              .bind("input", usage.inputTokens())
+              .bind("cached", usage.cachedTokens())
+              .bind("outputTokens", usage.outputTokens())
+              .bind("reasoning", usage.reasoningTokens())
+              .bind("totalTokens", usage.totalTokens())
+              .bind("tenant", tenant)
+              .bind("id", batchId)
+              .execute();
+        });
+  }
+
+  private static BatchRow batchRow(ResultSet rs) throws SQLException {
+    BatchStatus status = BatchStatus.fromWire(rs.getString("status"));
+    boolean live =
+        status == BatchStatus.IN_PROGRESS
+            || status == BatchStatus.FINALIZING
+            || status == BatchStatus.CANCELLING;
+    String prefix = live ? "live_" : "";
+    RequestCounts counts =
+        new RequestCounts(
+            rs.getLong("total_requests"),
+            rs.getLong(live ? "live_completed" : "completed_requests"),
+            rs.getLong(live ? "live_failed" : "failed_requests"));
+    Usage usage =
+        new Usage(
+            rs.getLong(prefix + "input_tokens"),
+            rs.getLong(prefix + "cached_tokens"),
+            rs.getLong(prefix + "output_tokens"),
+            rs.getLong(prefix + "reasoning_tokens"),
+            rs.getLong(prefix + "total_tokens"));
+    return new BatchRow(
+        rs.getString("id"),
+        rs.getString("tenant"),
+        rs.getString("endpoint"),
+        rs.getString("input_file_id"),
+        rs.getString("completion_window"),
+        status,
+        rs.getLong("created_at"),
+        rs.getLong("expires_at"),
+        nullableLong(rs, "in_progress_at"),
+        nullableLong(rs, "finalizing_at"),
+        nullableLong(rs, "completed_at"),
+        nullableLong(rs, "failed_at"),
+        nullableLong(rs, "expired_at"),
+        nullableLong(rs, "cancelling_at"),
+        nullableLong(rs, "cancelled_at"),
+        rs.getString("output_file_id"),
+        rs.getString("error_file_id"),
+        rs.getString("model"),
+        rs.getString("metadata"),
+        rs.getString("errors"),
+        rs.getInt("priority"),
+        nullableLong(rs, "output_expires_after"),
+        counts,
+        usage);
+  }
+
+  private static Long nullableLong(ResultSet rs, String column) throws SQLException {
+    long value = rs.getLong(column);
+    return rs.wasNull() ? null : value;
+  }
+}

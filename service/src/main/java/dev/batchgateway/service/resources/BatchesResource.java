@@ -1,0 +1,300 @@
+package dev.batchgateway.service.resources;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchgateway.activities.Ids;
+import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.service.BatchLimits;
+import dev.batchgateway.service.api.BatchJson;
+import dev.batchgateway.service.api.ListPage;
+import dev.batchgateway.service.auth.ApiKeyFilter;
+import dev.batchgateway.service.db.BatchRow;
+import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.service.errors.ApiException;
+import dev.batchgateway.temporal.BatchWorkflowClient;
+import dev.batchgateway.workflows.BatchInput;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.RequestCounts;
+import io.dropwizard.util.Duration;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The OpenAI Batches API, plus the {@code priority} extension. */
+@Path("/v1/batches")
+@Produces(MediaType.APPLICATION_JSON)
+public class BatchesResource {
+  private static final Logger log = LoggerFactory.getLogger(BatchesResource.class);
+  static final List<String> ENDPOINTS =
+      List.of(
+          "/v1/chat/completions",
+          "/v1/completions",
+          "/v1/embeddings",
+          "/v1/responses",
+          "/v1/moderations");
+  private static final Set<String> CREATE_FIELDS =
+      Set.of(
+          "input_file_id",
+          "endpoint",
+          "completion_window",
+          "metadata",
+          "output_expires_after",
+          "priority",
+          "sort_by_prefix");
+  private static final long WAIT_FOR_WORKFLOW_MILLIS = 3000;
+
+  private final JdbiMetadataStore metadata;
+  private final BatchWorkflowClient workflows;
+  private final BatchLimits limits;
+  private final ObjectMapper json;
+  private final Clock clock;
+
+  public BatchesResource(
+      JdbiMetadataStore metadata,
+      BatchWorkflowClient workflows,
+      BatchLimits limits,
+      ObjectMapper json,
+      Clock clock) {
+    this.metadata = metadata;
+    this.workflows = workflows;
+    this.limits = limits;
+    this.json = json;
+    this.clock = clock;
+  }
+
+  @POST
+  @Consumes(MediaType.WILDCARD)
+  public ObjectNode create(@Context ContainerRequestContext request, InputStream body)
+      throws IOException {
+    String tenant = ApiKeyFilter.tenant(request);
+    JsonNode input = readBody(body);
+    for (Iterator<String> names = input.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!CREATE_FIELDS.contains(name)) {
+        throw ApiException.badRequest("Unrecognized request argument supplied: " + name, name);
+      }
+    }
+    String inputFileId = requiredString(input, "input_file_id");
+    String endpoint = requiredString(input, "endpoint");
+    if (!ENDPOINTS.contains(endpoint)) {
+      throw ApiException.badRequest(
+          "Invalid value for 'endpoint': must be one of " + String.join(", ", ENDPOINTS) + ".",
+          "endpoint",
+          "invalid_value");
+    }
+    String window = requiredString(input, "completion_window");
+    Duration windowLength = limits.getCompletionWindows().get(window);
+    if (windowLength == null) {
+      throw ApiException.badRequest(
+          "Invalid value for 'completion_window': supported values are "
+              + String.join(", ", limits.getCompletionWindows().keySet())
+              + ".",
+          "completion_window",
+          "invalid_value");
+    }
+    String metadataJson = RequestChecks.metadata(json, input.get("metadata"));
+    Long outputExpiresAfter = RequestChecks.outputExpiresAfter(input.get("output_expires_after"));
+    int priority = RequestChecks.priority(input.get("priority"));
+    boolean sortByPrefix = RequestChecks.flag(input.get("sort_by_prefix"), limits.isSortByPrefix());
+
+    FileRecord file =
+        metadata
+            .findFile(tenant, inputFileId)
+            .orElseThrow(
+                () ->
+                    ApiException.badRequest(
+                        "No such File object: " + inputFileId, "input_file_id"));
+    if (!FileRecord.PURPOSE_BATCH.equals(file.purpose())) {
+      throw ApiException.badRequest(
+          "The input file must have purpose 'batch', not '" + file.purpose() + "'.",
+          "input_file_id");
+    }
+
+    long now = clock.instant().getEpochSecond();
+    long expiresAt = now + windowLength.toSeconds();
+    BatchRow row =
+        new BatchRow(
+            Ids.newBatchId(),
+            tenant,
+            endpoint,
+            inputFileId,
+            window,
+            BatchStatus.VALIDATING,
+            now,
+            expiresAt,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            metadataJson,
+            null,
+            priority,
+            outputExpiresAfter,
+            RequestCounts.ZERO,
+            Usage.ZERO);
+    metadata.insertBatch(row);
+    try {
+      workflows.start(
+          new BatchInput(
+              row.id(),
+              tenant,
+              endpoint,
+              inputFileId,
+              expiresAt,
+              priority,
+              limits.getParallelChunks(),
+              sortByPrefix));
+    } catch (RuntimeException e) {
+      log.error("Could not start the workflow of batch {}", row.id(), e);
+      metadata.deleteBatch(tenant, row.id());
+      throw ApiException.unavailable(
+          "The batch engine is not reachable right now; the batch was not created. Try again.");
+    }
+    return BatchJson.render(json, row);
+  }
+
+  @GET
+  public ListPage<ObjectNode> list(
+      @Context ContainerRequestContext request,
+      @QueryParam("after") String after,
+      @QueryParam("limit") String limitParam) {
+    String tenant = ApiKeyFilter.tenant(request);
+    int limit = Pagination.limit(limitParam, 1, 100, 20);
+    String cursor = FilesResource.emptyToNull(after);
+    List<BatchRow> rows =
+        metadata
+            .listBatches(tenant, cursor, limit)
+            .orElseThrow(
+                () -> ApiException.badRequest("No batch found with id '" + after + "'.", "after"));
+    return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRow::id);
+  }
+
+  @GET
+  @Path("/{id}")
+  public ObjectNode retrieve(@Context ContainerRequestContext request, @PathParam("id") String id) {
+    return BatchJson.render(json, find(request, id));
+  }
+
+  /**
+   * Signals the workflow, which records {@code cancelling} itself; the answer waits a moment for
+   * that so the caller sees the new status.
+   */
+  @POST
+  @Path("/{id}/cancel")
+  @Consumes(MediaType.WILDCARD)
+  public ObjectNode cancel(@Context ContainerRequestContext request, @PathParam("id") String id)
+      throws InterruptedException {
+    BatchRow batch = find(request, id);
+    switch (batch.status()) {
+      case CANCELLING, CANCELLED -> {
+        return BatchJson.render(json, batch);
+      }
+      case COMPLETED, FAILED, EXPIRED -> throw cannotCancel(batch.status());
+      default -> {}
+    }
+    workflows.cancel(id, "cancelled through the API");
+    BatchRow latest =
+        awaitChange(request, id, batch.status(), row -> row.status() != batch.status());
+    if (latest.status() == BatchStatus.COMPLETED
+        || latest.status() == BatchStatus.FAILED
+        || latest.status() == BatchStatus.EXPIRED) {
+      throw cannotCancel(latest.status());
+    }
+    return BatchJson.render(json, latest);
+  }
+
+  /** Extension: changes the priority of a running batch's remaining chunks. */
+  @POST
+  @Path("/{id}/priority")
+  @Consumes(MediaType.WILDCARD)
+  public ObjectNode reprioritize(
+      @Context ContainerRequestContext request, @PathParam("id") String id, InputStream body)
+      throws IOException, InterruptedException {
+    BatchRow batch = find(request, id);
+    JsonNode input = readBody(body);
+    if (!input.has("priority")) {
+      throw ApiException.badRequest("Missing required parameter: 'priority'.", "priority");
+    }
+    int priority = RequestChecks.priority(input.get("priority"));
+    if (batch.status().isTerminal()) {
+      throw ApiException.conflict(
+          "Cannot change the priority of a batch with status '" + batch.status().wire() + "'.");
+    }
+    workflows.reprioritize(id, priority);
+    return BatchJson.render(
+        json, awaitChange(request, id, batch.status(), row -> row.priority() == priority));
+  }
+
+  private BatchRow awaitChange(
+      ContainerRequestContext request,
+      String id,
+      BatchStatus before,
+      java.util.function.Predicate<BatchRow> changed)
+      throws InterruptedException {
+    long deadline = System.currentTimeMillis() + WAIT_FOR_WORKFLOW_MILLIS;
+    BatchRow latest = find(request, id);
+    while (!changed.test(latest) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+      latest = find(request, id);
+    }
+    return latest;
+  }
+
+  private static ApiException cannotCancel(BatchStatus status) {
+    return ApiException.conflict("Cannot cancel a batch with status '" + status.wire() + "'.");
+  }
+
+  private BatchRow find(ContainerRequestContext request, String id) {
+    return metadata
+        .findBatch(ApiKeyFilter.tenant(request), id)
+        .orElseThrow(() -> ApiException.notFound("No batch found with id '" + id + "'.", "id"));
+  }
+
+  private JsonNode readBody(InputStream body) throws IOException {
+    JsonNode input;
+    try {
+      input = json.readTree(body);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw ApiException.badRequest(
+          "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);
+    }
+    if (input == null || input.isMissingNode() || !input.isObject()) {
+      throw ApiException.badRequest("The request body must be a JSON object.", null);
+    }
+    return input;
+  }
+
+  private static String requiredString(JsonNode input, String field) {
+    JsonNode value = input.get(field);
+    if (value == null || value.isNull()) {
+      throw ApiException.badRequest("Missing required parameter: '" + field + "'.", field);
+    }
+    if (!value.isTextual() || value.asText().isEmpty()) {
+      throw ApiException.badRequest("'" + field + "' must be a non-empty string.", field);
+    }
+    return value.asText();
+  }
+}

@@ -1,0 +1,60 @@
+package dev.batchgateway.temporal;
+
+import dev.batchgateway.workflows.BatchInput;
+import dev.batchgateway.workflows.BatchSearchAttributes;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.BatchWorkflow;
+import dev.batchgateway.workflows.CancelRequest;
+import dev.batchgateway.workflows.ReprioritizeRequest;
+import dev.batchgateway.workflows.TaskQueues;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowNotFoundException;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.common.SearchAttributes;
+
+/** Starts and signals batch workflows on behalf of the REST API. */
+public final class BatchWorkflowClient {
+  private final WorkflowClient client;
+
+  public BatchWorkflowClient(WorkflowClient client) {
+    this.client = client;
+  }
+
+  /** Starts the batch's workflow; its workflow id is the batch id. */
+  public void start(BatchInput input) {
+    BatchWorkflow workflow =
+        client.newWorkflowStub(
+            BatchWorkflow.class,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId(input.batchId())
+                .setTaskQueue(TaskQueues.BATCH)
+                .setTypedSearchAttributes(
+                    SearchAttributes.newBuilder()
+                        .set(BatchSearchAttributes.STATUS, BatchStatus.VALIDATING.wire())
+                        .set(BatchSearchAttributes.TENANT, input.tenant())
+                        .set(BatchSearchAttributes.PRIORITY, (long) input.priority())
+                        .build())
+                .build());
+    WorkflowClient.start(workflow::run, input);
+  }
+
+  /** Returns false when the workflow no longer runs (it already finished). */
+  public boolean cancel(String batchId, String reason) {
+    return signal(batchId, "cancel", new CancelRequest(reason));
+  }
+
+  public boolean reprioritize(String batchId, int priority) {
+    return signal(batchId, "reprioritize", new ReprioritizeRequest(priority));
+  }
+
+  private boolean signal(String batchId, String name, Object argument) {
+    WorkflowStub stub = client.newUntypedWorkflowStub(batchId);
+    try {
+      stub.signal(name, argument);
+      return true;
+    } catch (WorkflowNotFoundException e) {
+      return false;
+    }
+  }
+}

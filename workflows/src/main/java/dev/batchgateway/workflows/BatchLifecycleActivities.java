@@ -1,0 +1,25 @@
+package dev.batchgateway.workflows;
+
+import io.temporal.activity.ActivityInterface;
+import io.temporal.activity.ActivityMethod;
+
+/** Activities that move a batch through its lifecycle: plan, status writes, finalize. */
+@ActivityInterface
+public interface BatchLifecycleActivities {
+
+  /** Streams and validates the input file and writes the chunk files of the plan. */
+  @ActivityMethod
+  PlanResult plan(PlanRequest request);
+
+  /** Persists a status change, compare-and-set: a write that would go backwards is ignored. */
+  @ActivityMethod
+  void recordStatus(StatusChange change);
+
+  /** Persists the priority the workflow now dispatches chunks with. */
+  @ActivityMethod
+  void recordPriority(PriorityChange change);
+
+  /** Writes the output and error files, the final counts and usage, and the terminal status. */
+  @ActivityMethod(name = "finalizeBatch")
+  FinalizeResult finalizeBatch(FinalizeRequest request);
+}

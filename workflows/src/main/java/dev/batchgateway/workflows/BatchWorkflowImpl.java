@@ -1,0 +1,295 @@
+package dev.batchgateway.workflows;
+
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.Priority;
+import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.workflow.Async;
+import io.temporal.workflow.CancellationScope;
+import io.temporal.workflow.Functions;
+import io.temporal.workflow.Promise;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+
+/**
+ * Plan, run the chunks with bounded parallelism, finalize. Cancel and expiry stop the run at any
+ * point; whatever finished stays in the output and the rest becomes error lines.
+ */
+public class BatchWorkflowImpl implements BatchWorkflow {
+  private static final Logger log = Workflow.getLogger(BatchWorkflowImpl.class);
+
+  /** Temporal priority keys run from 1 (first) to 5; ours are unbounded integers around 0. */
+  private static final int TEMPORAL_DEFAULT_PRIORITY_KEY = 3;
+
+  private enum StopReason {
+    CANCEL,
+    EXPIRE
+  }
+
+  private record RunningChunk(CancellationScope scope, Promise<ChunkOutcome> promise) {}
+
+  private final BatchLifecycleActivities statusWriter =
+      Workflow.newActivityStub(BatchLifecycleActivities.class, ActivityPolicies.status());
+  private final BatchLifecycleActivities fileWork =
+      Workflow.newActivityStub(BatchLifecycleActivities.class, ActivityPolicies.fileWork());
+
+  private BatchInput input;
+  private BatchStatus status = BatchStatus.VALIDATING;
+  private StopReason stop;
+  private boolean stopPersisted;
+  private int priority;
+  private boolean priorityDirty;
+  private int chunksTotal;
+  private int chunksDone;
+  private final Map<Integer, RunningChunk> running = new LinkedHashMap<>();
+  private final List<Integer> failedChunks = new ArrayList<>();
+
+  @Override
+  public BatchOutcome run(BatchInput input) {
+    this.input = input;
+    this.priority = input.priority();
+    startDeadlineTimer();
+
+    PlanResult plan;
+    try {
+      plan =
+          runStoppable(
+              () ->
+                  Async.function(
+                      fileWork::plan,
+                      new PlanRequest(
+                          input.batchId(),
+                          input.tenant(),
+                          input.endpoint(),
+                          input.inputFileId(),
+                          input.sortByPrefix())));
+    } catch (ActivityFailure e) {
+      log.error("Planning batch {} failed for good: {}", input.batchId(), e.getMessage());
+      setStatus(BatchStatus.FAILED);
+      return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
+    }
+    if (plan == null) {
+      return finish(0, 0);
+    }
+    if (!plan.valid()) {
+      setStatus(BatchStatus.FAILED);
+      return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
+    }
+    if (plan.model() != null) {
+      Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.MODEL.valueSet(plan.model()));
+    }
+    if (stop == null) {
+      setStatus(BatchStatus.IN_PROGRESS);
+      runChunks(plan.chunkCount());
+    }
+    return finish(plan.chunkCount(), plan.totalLines());
+  }
+
+  @Override
+  public void cancel(CancelRequest request) {
+    String reason = request == null ? null : request.reason();
+    log.info("Cancel requested for batch {}: {}", input == null ? "?" : input.batchId(), reason);
+    requestStop(StopReason.CANCEL);
+  }
+
+  @Override
+  public void reprioritize(ReprioritizeRequest request) {
+    if (request == null || request.priority() == priority) {
+      return;
+    }
+    priority = request.priority();
+    priorityDirty = true;
+    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.PRIORITY.valueSet((long) priority));
+  }
+
+  @Override
+  public BatchProgress progress() {
+    return new BatchProgress(
+        status,
+        priority,
+        chunksTotal,
+        chunksDone,
+        running.size(),
+        failedChunks.size(),
+        stop == null ? null : stop.name().toLowerCase(java.util.Locale.ROOT));
+  }
+
+  private void startDeadlineTimer() {
+    long delayMillis = input.expiresAtEpochSeconds() * 1000 - Workflow.currentTimeMillis();
+    if (delayMillis <= 0) {
+      requestStop(StopReason.EXPIRE);
+      return;
+    }
+    Workflow.newTimer(Duration.ofMillis(delayMillis))
+        .thenApply(
+            fired -> {
+              requestStop(StopReason.EXPIRE);
+              return fired;
+            });
+  }
+
+  /** Finalizing is short and already writes the results, so a late stop no longer applies. */
+  private void requestStop(StopReason reason) {
+    if (stop == null && !status.isTerminal() && status != BatchStatus.FINALIZING) {
+      stop = reason;
+    }
+  }
+
+  /**
+   * Runs one activity in its own cancellation scope and waits for it, unless a stop arrives first:
+   * then the activity is cancelled and {@code null} returned once it has wound down.
+   */
+  private <T> T runStoppable(Functions.Func<Promise<T>> start) {
+    List<Promise<T>> box = new ArrayList<>(1);
+    CancellationScope scope = Workflow.newCancellationScope(() -> box.add(start.apply()));
+    scope.run();
+    Promise<T> promise = box.get(0);
+    Workflow.await(() -> promise.isCompleted() || stop != null);
+    if (!promise.isCompleted()) {
+      persistStop();
+      scope.cancel();
+    }
+    try {
+      return promise.get();
+    } catch (ActivityFailure e) {
+      if (stop != null && e.getCause() instanceof CanceledFailure) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private void runChunks(int chunkCount) {
+    chunksTotal = chunkCount;
+    Deque<Integer> pending = new ArrayDeque<>();
+    for (int i = 0; i < chunkCount; i++) {
+      pending.add(i);
+    }
+    int parallel = Math.max(1, input.parallelChunks());
+    boolean cancelSent = false;
+    while (true) {
+      if (priorityDirty) {
+        priorityDirty = false;
+        statusWriter.recordPriority(new PriorityChange(input.batchId(), input.tenant(), priority));
+      }
+      if (stop != null && !cancelSent) {
+        persistStop();
+        pending.clear();
+        running.values().forEach(chunk -> chunk.scope().cancel());
+        cancelSent = true;
+      }
+      while (stop == null && running.size() < parallel && !pending.isEmpty()) {
+        launchChunk(pending.poll());
+      }
+      if (running.isEmpty()) {
+        return;
+      }
+      boolean waitingForStop = !cancelSent;
+      Workflow.await(
+          () ->
+              (waitingForStop && stop != null)
+                  || priorityDirty
+                  || running.values().stream().anyMatch(chunk -> chunk.promise().isCompleted()));
+      collectFinishedChunks();
+    }
+  }
+
+  private void launchChunk(int chunkIndex) {
+    ChunkActivities chunks =
+        Workflow.newActivityStub(
+            ChunkActivities.class,
+            ActivityOptions.newBuilder(ActivityPolicies.chunk())
+                .setPriority(
+                    Priority.newBuilder().setPriorityKey(temporalPriorityKey(priority)).build())
+                .build());
+    ChunkTask task =
+        new ChunkTask(
+            input.batchId(),
+            input.tenant(),
+            input.endpoint(),
+            chunkIndex,
+            priority,
+            input.expiresAtEpochSeconds());
+    List<Promise<ChunkOutcome>> box = new ArrayList<>(1);
+    CancellationScope scope =
+        Workflow.newCancellationScope(() -> box.add(Async.function(chunks::runChunk, task)));
+    scope.run();
+    running.put(chunkIndex, new RunningChunk(scope, box.get(0)));
+  }
+
+  private void collectFinishedChunks() {
+    Iterator<Map.Entry<Integer, RunningChunk>> it = running.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<Integer, RunningChunk> entry = it.next();
+      Promise<ChunkOutcome> promise = entry.getValue().promise();
+      if (!promise.isCompleted()) {
+        continue;
+      }
+      it.remove();
+      try {
+        promise.get();
+        chunksDone++;
+      } catch (ActivityFailure e) {
+        if (stop != null && e.getCause() instanceof CanceledFailure) {
+          continue;
+        }
+        log.error(
+            "Chunk {} of batch {} gave up: {}", entry.getKey(), input.batchId(), e.getMessage());
+        failedChunks.add(entry.getKey());
+      }
+    }
+  }
+
+  private BatchOutcome finish(int chunkCount, long totalLines) {
+    BatchStatus terminal =
+        stop == StopReason.CANCEL
+            ? BatchStatus.CANCELLED
+            : stop == StopReason.EXPIRE ? BatchStatus.EXPIRED : BatchStatus.COMPLETED;
+    if (stop != null) {
+      persistStop();
+    } else {
+      setStatus(BatchStatus.FINALIZING);
+    }
+    FinalizeResult result =
+        fileWork.finalizeBatch(
+            new FinalizeRequest(
+                input.batchId(),
+                input.tenant(),
+                chunkCount,
+                totalLines,
+                terminal,
+                List.copyOf(failedChunks)));
+    status = terminal;
+    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.STATUS.valueSet(terminal.wire()));
+    return new BatchOutcome(terminal, result.counts());
+  }
+
+  /** A cancel is shown as {@code cancelling} right away; an expiry has no intermediate status. */
+  private void persistStop() {
+    if (stopPersisted) {
+      return;
+    }
+    stopPersisted = true;
+    if (stop == StopReason.CANCEL) {
+      setStatus(BatchStatus.CANCELLING);
+    }
+  }
+
+  private void setStatus(BatchStatus next) {
+    statusWriter.recordStatus(new StatusChange(input.batchId(), input.tenant(), next));
+    status = next;
+    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.STATUS.valueSet(next.wire()));
+  }
+
+  static int temporalPriorityKey(int priority) {
+    return Math.max(1, Math.min(5, TEMPORAL_DEFAULT_PRIORITY_KEY - priority));
+  }
+}
