@@ -1,4 +1,4 @@
-package dev.batchgateway.service.files;
+package dev.batchgateway.activities.store;
 
 import dev.batchgateway.activities.port.FileStore;
 import java.io.IOException;
