@@ -1,0 +1,101 @@
+package dev.batchgateway.workflows;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.temporal.api.enums.v1.IndexedValueType;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.testing.WorkflowReplayer;
+import io.temporal.worker.Worker;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Guards running batches against non-deterministic workflow changes: every history recorded in
+ * {@code src/test/resources/histories} must replay on the current code. Each run also records fresh
+ * histories into {@code target/histories}; after a deliberate, versioned change, copy them next to
+ * the old ones.
+ */
+class BatchWorkflowReplayTest {
+
+  @Test
+  void committedHistoriesReplayOnCurrentCode() throws Exception {
+    List<Path> histories = committedHistories();
+    assertThat(histories).isNotEmpty();
+    for (Path history : histories) {
+      WorkflowReplayer.replayWorkflowExecution(
+          WorkflowExecutionHistory.fromJson(Files.readString(history)), BatchWorkflowImpl.class);
+    }
+  }
+
+  @Test
+  void freshHistoriesReplayAndAreKeptForTheNextChange() throws Exception {
+    Path out = Path.of("target", "histories");
+    Files.createDirectories(out);
+    for (String scenario : List.of("completed", "cancelled", "failed")) {
+      WorkflowExecutionHistory history = record(scenario);
+      WorkflowReplayer.replayWorkflowExecution(history, BatchWorkflowImpl.class);
+      Files.writeString(out.resolve(scenario + ".json"), history.toJson(true));
+    }
+  }
+
+  private static List<Path> committedHistories() throws IOException, URISyntaxException {
+    Path dir = Path.of(BatchWorkflowReplayTest.class.getResource("/histories").toURI());
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(path -> path.toString().endsWith(".json")).sorted().toList();
+    }
+  }
+
+  private static WorkflowExecutionHistory record(String scenario) throws Exception {
+    try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
+      for (var key : BatchSearchAttributes.ALL) {
+        env.registerSearchAttribute(
+            key.getName(),
+            key.getValueType() == IndexedValueType.INDEXED_VALUE_TYPE_INT
+                ? IndexedValueType.INDEXED_VALUE_TYPE_INT
+                : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
+      }
+      Worker worker = env.newWorker(TaskQueues.BATCH);
+      FakeActivities activities = new FakeActivities();
+      worker.registerWorkflowImplementationTypes(BatchWorkflowImpl.class);
+      worker.registerActivitiesImplementations(activities);
+      env.start();
+      WorkflowClient client = env.getWorkflowClient();
+      String id = "batch_replay_" + scenario;
+      BatchWorkflow workflow =
+          client.newWorkflowStub(
+              BatchWorkflow.class,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId(id)
+                  .setTaskQueue(TaskQueues.BATCH)
+                  .build());
+      long deadline = env.currentTimeMillis() / 1000 + 86_400;
+      BatchInput input =
+          new BatchInput(id, "tenant-a", "/v1/chat/completions", "file-in", deadline, 0, 2, true);
+      switch (scenario) {
+        case "failed" -> {
+          activities.plan = new PlanResult(false, 3, 0, null);
+          workflow.run(input);
+        }
+        case "cancelled" -> {
+          activities.chunkMode = FakeActivities.ChunkMode.BLOCK_UNTIL_CANCELLED;
+          WorkflowClient.start(workflow::run, input);
+          assertThat(activities.chunkStarted.await(30, TimeUnit.SECONDS)).isTrue();
+          workflow.reprioritize(new ReprioritizeRequest(3));
+          workflow.cancel(new CancelRequest("replay"));
+          client.newUntypedWorkflowStub(id).getResult(BatchOutcome.class);
+        }
+        default -> workflow.run(input);
+      }
+      return client.fetchHistory(id);
+    }
+  }
+}
