@@ -1,0 +1,71 @@
+package dev.batchgateway.service.it;
+
+import dev.batchgateway.service.BatchGatewayApplication;
+import dev.batchgateway.service.BatchGatewayConfiguration;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The real services the integration tests run against. {@code make test} starts PostgreSQL, the
+ * Temporal dev server and the inference simulators and exports where they listen.
+ */
+final class TestStack {
+  private TestStack() {}
+
+  static String env(String name) {
+    String value = System.getenv(name);
+    if (value == null || value.isBlank()) {
+      throw new IllegalStateException(
+          name
+              + " is not set. Integration tests need the local stack: run them through"
+              + " `make test` (scripts/test.sh), which starts and exports it.");
+    }
+    return value;
+  }
+
+  static String model() {
+    return env("BGW_TEST_MODEL");
+  }
+
+  /** A tenant name no other test run shares, so tests never see each other's objects. */
+  static String uniqueTenant(String prefix) {
+    return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /**
+   * A whole gateway (API and worker) on random ports, against the given inference server.
+   *
+   * @param apiKeys {@code key:tenant} pairs
+   */
+  static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
+      String apiKeys, String inferenceUrlVariable, ConfigOverride... extra) {
+    String dataDir;
+    try {
+      dataDir = Files.createTempDirectory("bgw-it-").toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    List<ConfigOverride> overrides = new ArrayList<>();
+    overrides.add(ConfigOverride.config("server.applicationConnectors[0].port", "0"));
+    overrides.add(ConfigOverride.config("server.adminConnectors[0].port", "0"));
+    overrides.add(ConfigOverride.config("database.url", () -> env("BGW_TEST_DB_URL")));
+    overrides.add(ConfigOverride.config("database.user", () -> env("BGW_TEST_DB_USER")));
+    overrides.add(ConfigOverride.config("database.password", () -> env("BGW_TEST_DB_PASSWORD")));
+    overrides.add(ConfigOverride.config("temporal.target", () -> env("BGW_TEST_TEMPORAL")));
+    overrides.add(ConfigOverride.config("inference.url", () -> env(inferenceUrlVariable)));
+    overrides.add(ConfigOverride.config("files.root", dataDir + "/files"));
+    overrides.add(ConfigOverride.config("apiKeys", apiKeys));
+    overrides.add(ConfigOverride.config("logging.level", "WARN"));
+    overrides.addAll(List.of(extra));
+    return new DropwizardAppExtension<>(
+        BatchGatewayApplication.class,
+        "config/gateway.yml",
+        overrides.toArray(ConfigOverride[]::new));
+  }
+}
