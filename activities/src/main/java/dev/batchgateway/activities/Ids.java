@@ -45,6 +45,14 @@ public final class Ids {
     }
   }
 
+  /**
+   * A request line id derived from its place in the batch, for lines the gateway writes itself
+   * (unanswered requests), so that finalizing twice writes identical files.
+   */
+  public static String derivedRequestId(String batchId, int chunk, int index) {
+    return "batch_req_" + derivedFileId(batchId, "line/" + chunk + "/" + index).substring(5);
+  }
+
   private static String random() {
     char[] id = new char[LENGTH];
     for (int i = 0; i < LENGTH; i++) {

@@ -3,7 +3,6 @@ package dev.batchgateway.activities.chunk;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
@@ -297,25 +296,24 @@ public final class ChunkRunner {
         }
         return;
       }
-      if (response.isSuccess()) {
-        JsonNode body = parseOrNull(response.body());
-        if (body != null) {
-          byte[] output =
-              OutputLines.answered(
-                  line.customId(), response.statusCode(), requestId(response), response.body());
-          finish(index, permit, new Result(true, output, Usage.fromResponseBody(body)));
-          return;
-        }
-      } else if (RetryPolicy.isRetryableStatus(response.statusCode())
+      JsonNode body = parseOrNull(response.body());
+      if (response.isSuccess() && body != null) {
+        byte[] output =
+            OutputLines.answered(line.customId(), response.statusCode(), requestId(response), body);
+        finish(index, permit, new Result(true, output, Usage.fromResponseBody(body)));
+        return;
+      }
+      if (!response.isSuccess()
+          && RetryPolicy.isRetryableStatus(response.statusCode())
           && retryPolicy.mayRetry(attempt)) {
         retry(index, attempt, permit, response.retryAfterMillis());
         return;
       }
-      byte[] body =
-          parseOrNull(response.body()) != null
-              ? response.body()
-              : OutputLines.errorBody(
-                  response.statusCode(), new String(response.body(), StandardCharsets.UTF_8));
+      if (body == null) {
+        body =
+            OutputLines.errorBody(
+                response.statusCode(), new String(response.body(), StandardCharsets.UTF_8));
+      }
       byte[] output =
           OutputLines.answered(line.customId(), response.statusCode(), requestId(response), body);
       finish(index, permit, new Result(false, output, Usage.ZERO));
@@ -464,8 +462,6 @@ public final class ChunkRunner {
       try {
         JsonNode node = json.readTree(body);
         return node != null && node.isContainerNode() ? node : null;
-      } catch (JsonProcessingException e) {
-        return null;
       } catch (IOException e) {
         return null;
       }

@@ -2,6 +2,9 @@ package dev.batchgateway.activities.chunk;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchgateway.activities.Ids;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,7 +15,8 @@ import java.io.UncheckedIOException;
  * custom_id, response, error}.
  */
 public final class OutputLines {
-  private static final JsonFactory FACTORY = new JsonFactory();
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final JsonFactory FACTORY = MAPPER.getFactory();
 
   /** The error codes of lines that never got an answer. */
   public enum NoAnswer {
@@ -48,11 +52,11 @@ public final class OutputLines {
   /**
    * A line for a request the backend answered.
    *
-   * @param jsonBody the backend's body, already known to be JSON
+   * @param body the backend's body, parsed; written compactly so the line stays one line
    */
-  public static byte[] answered(
-      String customId, int statusCode, String requestId, byte[] jsonBody) {
+  public static byte[] answered(String customId, int statusCode, String requestId, JsonNode body) {
     return write(
+        Ids.newRequestId(),
         customId,
         gen -> {
           gen.writeFieldName("response");
@@ -60,7 +64,7 @@ public final class OutputLines {
           gen.writeNumberField("status_code", statusCode);
           gen.writeStringField("request_id", requestId);
           gen.writeFieldName("body");
-          gen.writeRawValue(new String(jsonBody, java.nio.charset.StandardCharsets.UTF_8));
+          gen.writeTree(body);
           gen.writeEndObject();
           gen.writeNullField("error");
         });
@@ -68,7 +72,13 @@ public final class OutputLines {
 
   /** A line for a request that got no answer. */
   public static byte[] unanswered(String customId, NoAnswer reason, String detail) {
+    return unanswered(Ids.newRequestId(), customId, reason, detail);
+  }
+
+  /** A line for a request that got no answer, with a given line id. */
+  public static byte[] unanswered(String id, String customId, NoAnswer reason, String detail) {
     return write(
+        id,
         customId,
         gen -> {
           gen.writeNullField("response");
@@ -82,33 +92,25 @@ public final class OutputLines {
   }
 
   /** An error body in OpenAI's envelope, for backend answers that were not JSON. */
-  public static byte[] errorBody(int statusCode, String text) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(128);
-    try (JsonGenerator gen = FACTORY.createGenerator(out)) {
-      gen.writeStartObject();
-      gen.writeFieldName("error");
-      gen.writeStartObject();
-      gen.writeStringField("message", text);
-      gen.writeStringField("type", statusCode >= 500 ? "server_error" : "invalid_request_error");
-      gen.writeNullField("param");
-      gen.writeNullField("code");
-      gen.writeEndObject();
-      gen.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+  public static JsonNode errorBody(int statusCode, String text) {
+    ObjectNode body = MAPPER.createObjectNode();
+    ObjectNode error = body.putObject("error");
+    error.put("message", text);
+    error.put("type", statusCode >= 500 ? "server_error" : "invalid_request_error");
+    error.putNull("param");
+    error.putNull("code");
+    return body;
   }
 
   private interface Fields {
     void write(JsonGenerator gen) throws IOException;
   }
 
-  private static byte[] write(String customId, Fields fields) {
+  private static byte[] write(String id, String customId, Fields fields) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator gen = FACTORY.createGenerator(out)) {
       gen.writeStartObject();
-      gen.writeStringField("id", Ids.newRequestId());
+      gen.writeStringField("id", id);
       gen.writeStringField("custom_id", customId);
       fields.write(gen);
       gen.writeEndObject();

@@ -60,7 +60,13 @@ public final class Finalizer {
       CountingStream out = new CountingStream(output.stream());
       CountingStream err = new CountingStream(errors.stream());
       for (int chunk = 0; chunk < request.chunkCount(); chunk++) {
-        joinChunk(tenant, batchId, chunk, missingReason, out, err, tally);
+        // A chunk that gave up left its lines unanswered because it failed, whatever the batch's
+        // end.
+        OutputLines.NoAnswer reason =
+            request.failedChunks().contains(chunk)
+                ? OutputLines.NoAnswer.BATCH_FAILED
+                : missingReason;
+        joinChunk(tenant, batchId, chunk, reason, out, err, tally);
         heartbeat.run();
       }
       long now = clock.instant().getEpochSecond();
@@ -142,7 +148,9 @@ public final class Finalizer {
       while ((line = lines.readLine()) != null) {
         if (!answered.get(index)) {
           String customId = json.readTree(line).path("custom_id").asText();
-          err.write(OutputLines.unanswered(customId, missingReason, null));
+          err.write(
+              OutputLines.unanswered(
+                  Ids.derivedRequestId(batchId, chunk, index), customId, missingReason, null));
           err.write('\n');
           tally.failed++;
         }

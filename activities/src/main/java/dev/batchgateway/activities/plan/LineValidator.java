@@ -1,8 +1,10 @@
 package dev.batchgateway.activities.plan;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.batchgateway.activities.model.BatchError;
 import java.io.IOException;
 import java.util.function.Predicate;
@@ -27,7 +29,7 @@ public final class LineValidator {
     }
   }
 
-  private final ObjectMapper json;
+  private final ObjectReader reader;
   private final String endpoint;
   private final Predicate<String> modelServed;
   private final int completionPrefixChars;
@@ -37,7 +39,9 @@ public final class LineValidator {
       String endpoint,
       Predicate<String> modelServed,
       int completionPrefixChars) {
-    this.json = json;
+    // A line is one JSON value; anything after it makes the line invalid, not ignored.
+    this.reader =
+        json.readerFor(JsonNode.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     this.endpoint = endpoint;
     this.modelServed = modelServed;
     this.completionPrefixChars = completionPrefixChars;
@@ -46,7 +50,7 @@ public final class LineValidator {
   public Verdict check(byte[] bytes, int length, int lineNumber) {
     JsonNode node;
     try {
-      node = json.readTree(bytes, 0, length);
+      node = reader.readValue(bytes, 0, length);
     } catch (JsonProcessingException e) {
       node = null;
     } catch (IOException e) {

@@ -1,0 +1,569 @@
+package dev.batchgateway.activities.chunk;
+
+import static dev.batchgateway.activities.testing.ScriptedInferenceClient.fail;
+import static dev.batchgateway.activities.testing.ScriptedInferenceClient.hang;
+import static dev.batchgateway.activities.testing.ScriptedInferenceClient.ok;
+import static dev.batchgateway.activities.testing.ScriptedInferenceClient.status;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.ChunkProgress;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.store.FilesystemFileStore;
+import dev.batchgateway.activities.testing.RecordingMetadataStore;
+import dev.batchgateway.activities.testing.ScriptedInferenceClient;
+import dev.batchgateway.workflows.ChunkOutcome;
+import dev.batchgateway.workflows.ChunkTask;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChunkRunnerTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String TENANT = "t1";
+  private static final String BATCH = "batch_1";
+  private static final String CHAT = "/v1/chat/completions";
+  private static final int MAX_ATTEMPTS = 3;
+  private static final int PERMITS = 8;
+  private static final Usage ONE_OK = new Usage(10, 0, 5, 0, 15);
+  private static final String BAD_REQUEST =
+      "{\"error\":{\"message\":\"max_tokens is too large\",\"type\":\"invalid_request_error\","
+          + "\"param\":\"max_tokens\",\"code\":null}}";
+
+  @TempDir Path root;
+  private FilesystemFileStore store;
+  private RecordingMetadataStore metadata;
+  private LocalConcurrencyLimiter limiter;
+  private MetricRegistry metrics;
+  private ScheduledExecutorService scheduler;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    store = new FilesystemFileStore(root);
+    metadata = new RecordingMetadataStore();
+    limiter = new LocalConcurrencyLimiter(PERMITS);
+    metrics = new MetricRegistry();
+    scheduler = Executors.newScheduledThreadPool(2);
+  }
+
+  @AfterEach
+  void tearDown() {
+    scheduler.shutdownNow();
+  }
+
+  /** Records checkpoints and reports a stop once {@code stopAfter} of them happened. */
+  private static final class Control implements ChunkControl {
+    private final int stopAfter;
+    final List<long[]> checkpoints = new CopyOnWriteArrayList<>();
+
+    Control(int stopAfter) {
+      this.stopAfter = stopAfter;
+    }
+
+    static Control neverStop() {
+      return new Control(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void checkpoint(int segmentsDone, long linesDone) {
+      checkpoints.add(new long[] {segmentsDone, linesDone});
+    }
+
+    @Override
+    public boolean stopRequested() {
+      return checkpoints.size() >= stopAfter;
+    }
+  }
+
+  /** One saved entry, its result line parsed. */
+  private record Saved(String key, int index, boolean success, JsonNode line) {
+    String customId() {
+      return line.get("custom_id").asText();
+    }
+  }
+
+  private static BatchSettings settings(int segmentLines, int concurrency) {
+    return new BatchSettings(
+        100,
+        segmentLines,
+        50_000,
+        10,
+        256,
+        concurrency,
+        MAX_ATTEMPTS,
+        Duration.ofMillis(1),
+        Duration.ofMillis(5),
+        Duration.ofMillis(20));
+  }
+
+  private ChunkRunner runner(ScriptedInferenceClient client, BatchSettings settings) {
+    return new ChunkRunner(JSON, store, metadata, client, limiter, settings, scheduler, metrics);
+  }
+
+  private static ChunkTask task() {
+    return new ChunkTask(BATCH, TENANT, CHAT, 0, 0, Long.MAX_VALUE);
+  }
+
+  private static List<String> ids(int count) {
+    return IntStream.range(0, count).mapToObj(i -> "r-" + i).toList();
+  }
+
+  private static String inputLine(String customId) {
+    return "{\"custom_id\":\""
+        + customId
+        + "\",\"method\":\"POST\",\"url\":\""
+        + CHAT
+        + "\",\"body\":{\"model\":\"m1\",\"user\":\""
+        + customId
+        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"question\"}]}}";
+  }
+
+  private void writeChunk(List<String> customIds) throws IOException {
+    StringBuilder text = new StringBuilder();
+    for (String id : customIds) {
+      text.append(inputLine(id)).append('\n');
+    }
+    store.write(
+        StorageKeys.chunkInput(TENANT, BATCH, 0),
+        new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)),
+        1 << 30);
+  }
+
+  private List<String> segmentKeys() throws IOException {
+    return store.list(StorageKeys.chunkRoot(TENANT, BATCH, 0)).stream()
+        .filter(key -> key.contains("/seg-"))
+        .toList();
+  }
+
+  private String segmentKey(int segment) {
+    return StorageKeys.segment(TENANT, BATCH, 0, segment);
+  }
+
+  private String partialKey(int segment) {
+    return StorageKeys.partialSegment(TENANT, BATCH, 0, segment);
+  }
+
+  private List<Saved> read(String key) throws IOException {
+    List<Saved> saved = new ArrayList<>();
+    try (InputStream in = store.open(key)) {
+      Segment.read(
+          JSON,
+          in,
+          (index, success, line) -> saved.add(new Saved(key, index, success, JSON.readTree(line))));
+    }
+    return saved;
+  }
+
+  private Segment.Summary summary(String key) throws IOException {
+    try (InputStream in = store.open(key)) {
+      return Segment.read(JSON, in, null);
+    }
+  }
+
+  private List<Saved> readAll(List<String> keys) throws IOException {
+    List<Saved> all = new ArrayList<>();
+    for (String key : keys) {
+      all.addAll(read(key));
+    }
+    return all;
+  }
+
+  private List<Saved> completeEntries() throws IOException {
+    return readAll(segmentKeys().stream().filter(k -> !StorageKeys.isPartialSegment(k)).toList());
+  }
+
+  private Saved entryFor(String customId) throws IOException {
+    return completeEntries().stream()
+        .filter(saved -> saved.customId().equals(customId))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no saved entry for " + customId));
+  }
+
+  private static void assertEachIndexOnce(List<Saved> entries, int lines) {
+    assertThat(entries).extracting(Saved::index).containsExactlyInAnyOrderElementsOf(range(lines));
+    for (Saved saved : entries) {
+      assertThat(saved.customId()).isEqualTo("r-" + saved.index());
+    }
+  }
+
+  private static List<Integer> range(int count) {
+    return IntStream.range(0, count).boxed().toList();
+  }
+
+  @Test
+  void whenEveryLineSucceedsAllSegmentsAreSavedWithHeaders() throws Exception {
+    writeChunk(ids(5));
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+    Control control = Control.neverStop();
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), control);
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 5, 0));
+    assertThat(segmentKeys()).containsExactly(segmentKey(0), segmentKey(1), segmentKey(2));
+    assertThat(summary(segmentKey(0))).isEqualTo(new Segment.Summary(2, 0, ONE_OK.plus(ONE_OK)));
+    assertThat(summary(segmentKey(2))).isEqualTo(new Segment.Summary(1, 0, ONE_OK));
+    for (String key : segmentKeys()) {
+      String firstLine;
+      try (InputStream in = store.open(key)) {
+        firstLine = new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")[0];
+      }
+      assertThat(JSON.readTree(firstLine).has("completed")).as("header of %s", key).isTrue();
+    }
+    List<Saved> entries = completeEntries();
+    assertEachIndexOnce(entries, 5);
+    for (Saved saved : entries) {
+      assertThat(saved.success()).isTrue();
+      assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
+      assertThat(saved.line().at("/response/request_id").asText())
+          .isEqualTo("req-" + saved.customId() + "-1");
+      assertThat(saved.line().at("/response/body/usage/total_tokens").asInt()).isEqualTo(15);
+      assertThat(saved.line().get("error").isNull()).isTrue();
+    }
+    assertThat(client.calls()).containsExactlyInAnyOrderElementsOf(ids(5));
+    assertThat(control.checkpoints).hasSize(3);
+    assertThat(control.checkpoints.get(2)).containsExactly(3, 5);
+    Usage five = ONE_OK.plus(ONE_OK).plus(ONE_OK).plus(ONE_OK).plus(ONE_OK);
+    assertThat(metadata.progress.getLast().progress()).isEqualTo(new ChunkProgress(5, 0, five));
+    assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
+  }
+
+  @Test
+  void aLineRateLimitedTwiceEndsInTheOutput() throws Exception {
+    writeChunk(ids(4));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script(
+                "r-1",
+                status(429, "{\"error\":{\"message\":\"slow down\"}}").retryAfter(1),
+                status(429, "{\"error\":{\"message\":\"slow down\"}}"),
+                ok());
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 4, 0));
+    assertThat(client.attempts("r-1")).isEqualTo(3);
+    assertThat(client.attempts("r-0")).isEqualTo(1);
+    Saved saved = entryFor("r-1");
+    assertThat(saved.success()).isTrue();
+    assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
+    assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-1-3");
+    assertThat(metrics.meter("batch.requests.retried").getCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aRequestTimeoutAnswerIsRetriedToo() throws Exception {
+    writeChunk(ids(1));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient().script("r-0", status(408, "{\"error\":{}}"), ok());
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 0));
+    assertThat(client.attempts("r-0")).isEqualTo(2);
+  }
+
+  @Test
+  void aBadRequestAnswerIsFinalAndKeepsTheBackendsBody() throws Exception {
+    writeChunk(ids(4));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient().script("r-2", status(400, BAD_REQUEST));
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 3, 1));
+    assertThat(client.attempts("r-2")).isEqualTo(1);
+    Saved saved = entryFor("r-2");
+    assertThat(saved.success()).isFalse();
+    assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(400);
+    assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-2-1");
+    assertThat(saved.line().at("/response/body")).isEqualTo(JSON.readTree(BAD_REQUEST));
+    assertThat(saved.line().get("error").isNull()).isTrue();
+    assertThat(summary(segmentKey(1))).isEqualTo(new Segment.Summary(1, 1, ONE_OK));
+  }
+
+  @Test
+  void aServerErrorOnEveryAttemptIsTriedMaxAttemptsTimesThenSaved() throws Exception {
+    writeChunk(ids(2));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient().script("r-0", status(500, "upstream exploded"));
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 1));
+    assertThat(client.attempts("r-0")).isEqualTo(MAX_ATTEMPTS);
+    Saved saved = entryFor("r-0");
+    assertThat(saved.success()).isFalse();
+    assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(500);
+    assertThat(saved.line().at("/response/body/error/message").asText())
+        .isEqualTo("upstream exploded");
+    assertThat(saved.line().at("/response/body/error/type").asText()).isEqualTo("server_error");
+    assertThat(saved.line().get("error").isNull()).isTrue();
+  }
+
+  @Test
+  void aServerErrorWithAJsonBodyKeepsThatBody() throws Exception {
+    writeChunk(ids(1));
+    String body = "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}";
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", status(503, body));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(client.attempts("r-0")).isEqualTo(MAX_ATTEMPTS);
+    assertThat(entryFor("r-0").line().at("/response/body")).isEqualTo(JSON.readTree(body));
+  }
+
+  @Test
+  void anUnreachableBackendIsBatchFailedWithoutResponse() throws Exception {
+    writeChunk(ids(2));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script("r-1", fail(new ConnectException("Connection refused")));
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 1));
+    assertThat(client.attempts("r-1")).isEqualTo(MAX_ATTEMPTS);
+    Saved saved = entryFor("r-1");
+    assertThat(saved.success()).isFalse();
+    assertThat(saved.line().get("response").isNull()).isTrue();
+    assertThat(saved.line().at("/error/code").asText()).isEqualTo("batch_failed");
+    assertThat(saved.line().at("/error/message").asText()).contains("Connection refused");
+  }
+
+  @Test
+  void aTransportFailureThatRecoversIsNotAnError() throws Exception {
+    writeChunk(ids(1));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient().script("r-0", fail(new ConnectException("refused")), ok());
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 0));
+    assertThat(client.attempts("r-0")).isEqualTo(2);
+  }
+
+  @Test
+  void aTimeoutOnEveryAttemptIsRequestTimeout() throws Exception {
+    writeChunk(ids(2));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script("r-0", fail(new HttpTimeoutException("request timed out")));
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 1));
+    assertThat(client.attempts("r-0")).isEqualTo(MAX_ATTEMPTS);
+    Saved saved = entryFor("r-0");
+    assertThat(saved.line().get("response").isNull()).isTrue();
+    assertThat(saved.line().at("/error/code").asText()).isEqualTo("request_timeout");
+  }
+
+  @Test
+  void aTimeoutWrappedInACompletionExceptionIsStillRequestTimeout() throws Exception {
+    writeChunk(ids(1));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script("r-0", fail(new CompletionException(new HttpTimeoutException("timed out"))));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(entryFor("r-0").line().at("/error/code").asText()).isEqualTo("request_timeout");
+  }
+
+  /** Runs one line answered with {@code reply} and checks its segment has one line per entry. */
+  private void assertSavedAsOneLine(ScriptedInferenceClient.Reply reply) throws Exception {
+    writeChunk(ids(1));
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", reply);
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    String text;
+    try (InputStream in = store.open(segmentKey(0))) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    List<String> lines = List.of(text.split("\n"));
+    assertThat(lines).as("header plus one line per entry").hasSize(2);
+    assertThat(lines.get(1)).matches("[OE]\t0\t\\{.*\\}");
+    assertEachIndexOnce(read(segmentKey(0)), 1);
+  }
+
+  @Test
+  void aPrettyPrintedBodyIsSavedAsOneLine() throws Exception {
+    String pretty =
+        JSON.writerWithDefaultPrettyPrinter()
+            .writeValueAsString(JSON.readTree(ScriptedInferenceClient.chatCompletion("hi")));
+
+    assertSavedAsOneLine(status(200, pretty));
+  }
+
+  @Test
+  void aBodyEndingInANewlineIsSavedAsOneLine() throws Exception {
+    // Go's json.Encoder, used by many gateways and proxies, ends every body with a newline.
+    assertSavedAsOneLine(status(400, BAD_REQUEST + "\n"));
+  }
+
+  @Test
+  void progressIsRecordedWithNonDecreasingCounts() throws Exception {
+    writeChunk(ids(20));
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+    for (int i = 0; i < 20; i++) {
+      client.script(
+          "r-" + i, i % 5 == 0 ? status(400, BAD_REQUEST).delayed(i % 4) : ok().delayed(i % 4));
+    }
+    Control control = Control.neverStop();
+
+    ChunkOutcome outcome = runner(client, settings(3, 4)).run(task(), control);
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 16, 4));
+    assertThat(metadata.progress).isNotEmpty();
+    long completed = 0;
+    long failed = 0;
+    for (RecordingMetadataStore.ProgressCall call : metadata.progress) {
+      assertThat(call.chunkIndex()).isZero();
+      assertThat(call.progress().completed()).isGreaterThanOrEqualTo(completed);
+      assertThat(call.progress().failed()).isGreaterThanOrEqualTo(failed);
+      completed = call.progress().completed();
+      failed = call.progress().failed();
+    }
+    assertThat(metadata.progress.getLast().progress().completed()).isEqualTo(16);
+    assertThat(metadata.progress.getLast().progress().failed()).isEqualTo(4);
+    assertThat(control.checkpoints).hasSize(7);
+    for (int i = 0; i < control.checkpoints.size(); i++) {
+      assertThat(control.checkpoints.get(i)[0]).isEqualTo(i + 1);
+      if (i > 0) {
+        assertThat(control.checkpoints.get(i)[1])
+            .isGreaterThanOrEqualTo(control.checkpoints.get(i - 1)[1]);
+      }
+    }
+    assertThat(control.checkpoints.getLast()[1]).isEqualTo(20);
+    assertEachIndexOnce(completeEntries(), 20);
+  }
+
+  @Test
+  void aRetriedAttemptSkipsSegmentsAlreadySaved() throws Exception {
+    writeChunk(ids(5));
+    List<Segment.Entry> entries =
+        List.of(
+            new Segment.Entry(
+                0, true, OutputLines.answered("r-0", 200, "earlier", tree("{\"a\":1}"))),
+            new Segment.Entry(
+                1, false, OutputLines.answered("r-1", 400, "earlier", tree(BAD_REQUEST))));
+    try (var pending = store.create(segmentKey(0))) {
+      Segment.write(JSON, pending.stream(), new Segment.Summary(1, 1, ONE_OK), entries);
+      pending.commit();
+    }
+    byte[] before;
+    try (InputStream in = store.open(segmentKey(0))) {
+      before = in.readAllBytes();
+    }
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(client.calls()).containsExactlyInAnyOrder("r-2", "r-3", "r-4");
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 4, 1));
+    try (InputStream in = store.open(segmentKey(0))) {
+      assertThat(in.readAllBytes()).isEqualTo(before);
+    }
+    assertThat(metadata.progress.getLast().progress())
+        .isEqualTo(new ChunkProgress(4, 1, ONE_OK.plus(ONE_OK).plus(ONE_OK).plus(ONE_OK)));
+    assertEachIndexOnce(completeEntries(), 5);
+  }
+
+  /**
+   * Ten lines, segments of two, two in flight, answers arrive at once except r-3, which hangs.
+   * Segments 0 and 2 complete; the stop after the second checkpoint cancels r-3, so segment 1 holds
+   * only r-2 and is saved as partial; r-6 to r-9 are never sent.
+   */
+  private Control runUntilStopped() throws Exception {
+    writeChunk(ids(10));
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-3", hang());
+    Control control = new Control(2);
+
+    assertThatThrownBy(() -> runner(client, settings(2, 2)).run(task(), control))
+        .isInstanceOf(ChunkStoppedException.class);
+
+    assertThat(client.calls()).doesNotContain("r-6", "r-7", "r-8", "r-9");
+    assertThat(client.hanging()).singleElement().satisfies(f -> assertThat(f).isCancelled());
+    return control;
+  }
+
+  @Test
+  void aStopSavesFinishedWorkAndThrows() throws Exception {
+    runUntilStopped();
+
+    assertThat(segmentKeys()).containsExactly(segmentKey(0), partialKey(1), segmentKey(2));
+    assertThat(read(partialKey(1))).extracting(Saved::customId).containsExactly("r-2");
+    assertThat(summary(partialKey(1))).isEqualTo(new Segment.Summary(1, 0, ONE_OK));
+    List<Saved> saved = readAll(segmentKeys());
+    assertThat(saved)
+        .extracting(Saved::customId)
+        .doesNotHaveDuplicates()
+        .containsExactlyInAnyOrder("r-0", "r-1", "r-2", "r-4", "r-5");
+    for (Saved entry : saved) {
+      assertThat(entry.customId()).isEqualTo("r-" + entry.index());
+    }
+    assertThat(metadata.progress.getLast().progress().completed()).isEqualTo(5);
+    assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
+  }
+
+  @Test
+  void progressOfAStoppedChunkNeverGoesDown() throws Exception {
+    Control control = runUntilStopped();
+
+    assertThat(control.checkpoints).hasSize(2);
+    long last = 0;
+    for (RecordingMetadataStore.ProgressCall call : metadata.progress) {
+      long done = call.progress().completed() + call.progress().failed();
+      assertThat(done).isGreaterThanOrEqualTo(last);
+      last = done;
+    }
+  }
+
+  @Test
+  void aRunAfterAStopRedoesOnlyTheSegmentsNotFullySaved() throws Exception {
+    runUntilStopped();
+    ScriptedInferenceClient second = new ScriptedInferenceClient();
+
+    ChunkOutcome outcome = runner(second, settings(2, 2)).run(task(), Control.neverStop());
+
+    assertThat(second.calls()).containsExactlyInAnyOrder("r-2", "r-3", "r-6", "r-7", "r-8", "r-9");
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
+    assertEachIndexOnce(completeEntries(), 10);
+    Set<String> complete = new HashSet<>(segmentKeys());
+    complete.removeIf(StorageKeys::isPartialSegment);
+    assertThat(complete).hasSize(5);
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode tree(String json) {
+    try {
+      return JSON.readTree(json);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}

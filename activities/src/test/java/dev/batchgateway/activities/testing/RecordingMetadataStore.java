@@ -1,0 +1,86 @@
+package dev.batchgateway.activities.testing;
+
+import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.ChunkProgress;
+import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.RequestCounts;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** Remembers the progress and completion calls the activities make; other calls are not used. */
+public final class RecordingMetadataStore implements MetadataStore {
+
+  /** One {@link #recordChunkProgress} call. */
+  public record ProgressCall(
+      String tenant, String batchId, int chunkIndex, ChunkProgress progress) {}
+
+  /** One {@link #completeBatch} call. */
+  public record CompleteCall(
+      String tenant,
+      String batchId,
+      BatchStatus terminal,
+      RequestCounts counts,
+      Usage usage,
+      FileRecord outputFile,
+      FileRecord errorFile,
+      long atEpochSeconds) {}
+
+  public final List<ProgressCall> progress = new CopyOnWriteArrayList<>();
+  public final List<CompleteCall> completions = new CopyOnWriteArrayList<>();
+
+  @Override
+  public Optional<FileRecord> findFile(String tenant, String fileId) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public boolean transitionStatus(
+      String tenant, String batchId, BatchStatus next, long atEpochSeconds) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void recordPlan(String tenant, String batchId, long totalLines, String model) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void recordErrors(String tenant, String batchId, List<BatchError> errors) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void recordPriority(String tenant, String batchId, int priority) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public void recordChunkProgress(
+      String tenant, String batchId, int chunkIndex, ChunkProgress chunkProgress) {
+    progress.add(new ProgressCall(tenant, batchId, chunkIndex, chunkProgress));
+  }
+
+  @Override
+  public void completeBatch(
+      String tenant,
+      String batchId,
+      BatchStatus terminal,
+      RequestCounts counts,
+      Usage usage,
+      FileRecord outputFile,
+      FileRecord errorFile,
+      long atEpochSeconds) {
+    completions.add(
+        new CompleteCall(
+            tenant, batchId, terminal, counts, usage, outputFile, errorFile, atEpochSeconds));
+  }
+}
