@@ -55,7 +55,10 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   @Override
   public BatchOutcome run(BatchInput input) {
     this.input = input;
-    this.priority = input.priority();
+    // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
+    if (!priorityDirty) {
+      this.priority = input.priority();
+    }
     startDeadlineTimer();
 
     PlanResult plan;
