@@ -1,0 +1,234 @@
+"""`make run` killed with SIGKILL mid-batch, then started again, finishes the batch.
+
+The gateway JVM is killed first (a real crash: no shutdown hook runs), then the whole
+process group of scripts/run.sh. The inference server lives outside that group, so its
+request counter tells how many requests the gateway sent twice.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTTP_PORT = 8030
+ADMIN_PORT = 8031
+LINES = 4000
+API_KEY = "sk-crash"
+# Chunks in flight x (one segment + the requests in flight per chunk): the most a crash
+# may make the gateway send again with the settings below.
+PARALLEL_CHUNKS = 4
+SEGMENT_LINES = 50
+CHUNK_CONCURRENCY = 32
+RESEND_BOUND = PARALLEL_CHUNKS * (SEGMENT_LINES + CHUNK_CONCURRENCY)
+
+
+def inference_url():
+    url = os.environ.get("BGW_TEST_CRASH_INFERENCE_URL")
+    if not url:
+        pytest.fail("BGW_TEST_CRASH_INFERENCE_URL is not set: run this through `make test`")
+    return url
+
+
+def model():
+    return os.environ.get("BGW_TEST_MODEL", "Qwen/Qwen3-0.6B")
+
+
+def served_requests():
+    with urllib.request.urlopen(inference_url() + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("vllm:request_success_total")
+    )
+
+
+def api(method, path, body=None, content_type="application/json"):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{HTTP_PORT}/v1{path}", data=body, method=method
+    )
+    request.add_header("Authorization", f"Bearer {API_KEY}")
+    if body is not None:
+        request.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def upload(content: bytes):
+    boundary = "crashtestboundary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"crash.jsonl\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return json.loads(api("POST", "/files", body, f"multipart/form-data; boundary={boundary}"))
+
+
+def batch(batch_id):
+    return json.loads(api("GET", f"/batches/{batch_id}"))
+
+
+def healthy():
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ADMIN_PORT}/healthcheck", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+class MakeRun:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.process = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(
+            BGW_DATA_DIR=str(self.data_dir),
+            BGW_HTTP_PORT=str(HTTP_PORT),
+            BGW_ADMIN_PORT=str(ADMIN_PORT),
+            BGW_PG_PORT="55460",
+            BGW_TEMPORAL_PORT="7280",
+            BGW_TEMPORAL_UI_PORT="8280",
+            BGW_API_KEYS=f"{API_KEY}:crash",
+            BGW_INFERENCE_URL=inference_url(),
+            BGW_PARALLEL_CHUNKS=str(PARALLEL_CHUNKS),
+            BGW_SEGMENT_LINES=str(SEGMENT_LINES),
+            BGW_CHUNK_CONCURRENCY=str(CHUNK_CONCURRENCY),
+        )
+        log = open(self.data_dir / "make-run.out", "ab")
+        self.process = subprocess.Popen(
+            ["bash", "scripts/run.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.time() + 240
+        while not healthy():
+            if self.process.poll() is not None:
+                pytest.fail(f"make run exited early; see {self.data_dir}/make-run.out")
+            if time.time() > deadline:
+                pytest.fail(f"make run not healthy in time; see {self.data_dir}/make-run.out")
+            time.sleep(0.5)
+
+    def crash(self):
+        gateway_pid = int((self.data_dir / "logs" / "gateway.pid").read_text().split()[0])
+        os.kill(gateway_pid, signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        deadline = time.time() + 60
+        while healthy() or port_open(HTTP_PORT):
+            assert time.time() < deadline, "the killed gateway still answers"
+            time.sleep(0.5)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=90)
+
+
+def port_open(port):
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(data_dir, 0o755)
+    run = MakeRun(data_dir)
+    lines = [
+        json.dumps(
+            {
+                "custom_id": f"c-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": model(),
+                    "messages": [
+                        {"role": "system", "content": f"Prompt family {i % 7}."},
+                        {"role": "user", "content": f"Item {i}"},
+                    ],
+                    "max_tokens": 4,
+                },
+            }
+        )
+        for i in range(LINES)
+    ]
+    try:
+        run.start()
+        served_before = served_requests()
+        file_id = upload(("\n".join(lines) + "\n").encode())["id"]
+        created = json.loads(
+            api(
+                "POST",
+                "/batches",
+                json.dumps(
+                    {
+                        "input_file_id": file_id,
+                        "endpoint": "/v1/chat/completions",
+                        "completion_window": "24h",
+                    }
+                ).encode(),
+            )
+        )
+        batch_id = created["id"]
+        wait_for(
+            lambda: batch(batch_id)["request_counts"]["completed"] >= LINES // 5,
+            120,
+            "the batch to be a fifth done",
+        )
+        done_at_crash = batch(batch_id)["request_counts"]["completed"]
+        assert done_at_crash < LINES, "the batch finished before the crash; it proves nothing"
+
+        run.crash()
+        started = time.time()
+        run.start()
+        final = wait_for(
+            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
+            and b,
+            300,
+            "the batch to finish after the restart",
+        )
+        resumed_in = time.time() - started
+
+        assert final["status"] == "completed"
+        assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
+        output = [json.loads(l) for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines() if l]
+        ids = [line["custom_id"] for line in output]
+        assert len(ids) == LINES
+        assert set(ids) == {f"c-{i}" for i in range(LINES)}
+        assert final["error_file_id"] is None
+
+        resent = served_requests() - served_before - LINES
+        print(
+            f"\ncrash recovery: {done_at_crash} of {LINES} done at the crash, "
+            f"{int(resent)} requests sent twice (bound {RESEND_BOUND}), "
+            f"finished {resumed_in:.1f} s after the restart began"
+        )
+        assert 0 <= resent <= RESEND_BOUND
+    finally:
+        run.stop()
