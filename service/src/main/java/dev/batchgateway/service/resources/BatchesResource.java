@@ -217,7 +217,10 @@ public class BatchesResource {
     }
     workflows.cancel(id, "cancelled through the API");
     BatchRow latest =
-        awaitChange(request, id, batch.status(), row -> row.status() != batch.status());
+        awaitChange(
+            request,
+            id,
+            row -> row.status() == BatchStatus.CANCELLING || row.status().isTerminal());
     if (latest.status() == BatchStatus.COMPLETED
         || latest.status() == BatchStatus.FAILED
         || latest.status() == BatchStatus.EXPIRED) {
@@ -244,15 +247,17 @@ public class BatchesResource {
           "Cannot change the priority of a batch with status '" + batch.status().wire() + "'.");
     }
     workflows.reprioritize(id, priority);
-    return BatchJson.render(
-        json, awaitChange(request, id, batch.status(), row -> row.priority() == priority));
+    BatchRow latest = awaitChange(request, id, row -> row.priority() == priority);
+    if (latest.priority() != priority && latest.status().isTerminal()) {
+      throw ApiException.conflict(
+          "Cannot change the priority of a batch with status '" + latest.status().wire() + "'.");
+    }
+    return BatchJson.render(json, latest);
   }
 
+  /** Polls the batch row until the workflow has recorded what was asked, for a few seconds. */
   private BatchRow awaitChange(
-      ContainerRequestContext request,
-      String id,
-      BatchStatus before,
-      java.util.function.Predicate<BatchRow> changed)
+      ContainerRequestContext request, String id, java.util.function.Predicate<BatchRow> changed)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + WAIT_FOR_WORKFLOW_MILLIS;
     BatchRow latest = find(request, id);
