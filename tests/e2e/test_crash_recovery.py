@@ -7,8 +7,10 @@ request counter tells how many requests the gateway sent twice.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -154,11 +156,17 @@ def wait_for(predicate, timeout, what):
         time.sleep(0.3)
 
 
-def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(tmp_path):
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    os.chmod(tmp_path, 0o755)
-    os.chmod(data_dir, 0o755)
+@pytest.fixture
+def data_dir():
+    # PostgreSQL runs as the postgres user when tests run as root: every folder on the
+    # way to its data and log files must be reachable, which pytest's tmp_path is not.
+    path = Path(tempfile.mkdtemp(prefix="bgw-crash-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):
     run = MakeRun(data_dir)
     lines = [
         json.dumps(
