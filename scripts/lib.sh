@@ -20,7 +20,9 @@ BGW_PG_PASSWORD="batchgateway"
 BGW_PG_OS_USER="${BGW_PG_OS_USER:-postgres}"
 
 # Search attributes the workflows upsert; the dev server registers them at start.
-BGW_SEARCH_ATTRIBUTES=(BatchStatus=Keyword BatchTenant=Keyword BatchModel=Keyword BatchPriority=Int)
+# Kept in step with workflows/.../BatchSearchAttributes.java (the gateway also adds missing ones).
+BGW_SEARCH_ATTRIBUTES=(BatchStatus=Keyword BatchTenant=Keyword BatchModel=Keyword BatchPriority=Int
+  BatchDeadline=Datetime BatchRequestsTotal=Int BatchRequestsDone=Int)
 
 # What to stop, in start order. Entries: "pid|<pid>|<name>|<grace seconds>|<pidfile or empty>"
 # or "pg|<datadir>".

@@ -12,6 +12,10 @@ import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.common.SearchAttributes;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Map;
 
 /** Starts and signals batch workflows on behalf of the REST API. */
 public final class BatchWorkflowClient {
@@ -34,7 +38,19 @@ public final class BatchWorkflowClient {
                         .set(BatchSearchAttributes.STATUS, BatchStatus.VALIDATING.wire())
                         .set(BatchSearchAttributes.TENANT, input.tenant())
                         .set(BatchSearchAttributes.PRIORITY, (long) input.priority())
+                        .set(
+                            BatchSearchAttributes.DEADLINE,
+                            OffsetDateTime.ofInstant(
+                                Instant.ofEpochSecond(input.expiresAtEpochSeconds()),
+                                ZoneOffset.UTC))
                         .build())
+                .setMemo(
+                    Map.of(
+                        "tenant", input.tenant(),
+                        "endpoint", input.endpoint(),
+                        "input_file_id", input.inputFileId(),
+                        "priority", input.priority(),
+                        "sort_by_prefix", input.sortByPrefix()))
                 .build());
     WorkflowClient.start(workflow::run, input);
   }

@@ -6,7 +6,6 @@ import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
-import io.temporal.workflow.Functions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
@@ -49,6 +48,7 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   private boolean priorityDirty;
   private int chunksTotal;
   private int chunksDone;
+  private long requestsDone;
   private final Map<Integer, RunningChunk> running = new LinkedHashMap<>();
   private final List<Integer> failedChunks = new ArrayList<>();
 
@@ -63,29 +63,23 @@ public class BatchWorkflowImpl implements BatchWorkflow {
 
     PlanResult plan;
     try {
-      plan =
-          runStoppable(
-              () ->
-                  Async.function(
-                      fileWork::plan,
-                      new PlanRequest(
-                          input.batchId(),
-                          input.tenant(),
-                          input.endpoint(),
-                          input.inputFileId(),
-                          input.sortByPrefix())));
+      plan = planUnlessFailed();
     } catch (ActivityFailure e) {
       log.error("Planning batch {} failed for good: {}", input.batchId(), e.getMessage());
       setStatus(BatchStatus.FAILED);
       return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
     }
-    if (plan == null) {
+    if (!plan.valid() && stop != null) {
+      // Stopped while validating a file that turned out invalid: there is nothing to report.
       return finish(0, 0);
     }
     if (!plan.valid()) {
       setStatus(BatchStatus.FAILED);
       return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
     }
+    Workflow.upsertTypedSearchAttributes(
+        BatchSearchAttributes.REQUESTS_TOTAL.valueSet(plan.totalLines()),
+        BatchSearchAttributes.REQUESTS_DONE.valueSet(0L));
     if (plan.model() != null) {
       Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.MODEL.valueSet(plan.model()));
     }
@@ -147,27 +141,25 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   }
 
   /**
-   * Runs one activity in its own cancellation scope and waits for it, unless a stop arrives first:
-   * then the activity is cancelled and {@code null} returned once it has wound down.
+   * Plans the batch. A cancel or expiry arriving meanwhile is recorded at once but does not
+   * interrupt planning, which is bounded by the file size: finishing it lets every line of the file
+   * be reported as {@code batch_cancelled} or {@code batch_expired}.
    */
-  private <T> T runStoppable(Functions.Func<Promise<T>> start) {
-    List<Promise<T>> box = new ArrayList<>(1);
-    CancellationScope scope = Workflow.newCancellationScope(() -> box.add(start.apply()));
-    scope.run();
-    Promise<T> promise = box.get(0);
-    Workflow.await(() -> promise.isCompleted() || stop != null);
-    if (!promise.isCompleted()) {
+  private PlanResult planUnlessFailed() {
+    Promise<PlanResult> plan =
+        Async.function(
+            fileWork::plan,
+            new PlanRequest(
+                input.batchId(),
+                input.tenant(),
+                input.endpoint(),
+                input.inputFileId(),
+                input.sortByPrefix()));
+    Workflow.await(() -> plan.isCompleted() || stop != null);
+    if (stop != null) {
       persistStop();
-      scope.cancel();
     }
-    try {
-      return promise.get();
-    } catch (ActivityFailure e) {
-      if (stop != null && e.getCause() instanceof CanceledFailure) {
-        return null;
-      }
-      throw e;
-    }
+    return plan.get();
   }
 
   private void runChunks(int chunkCount) {
@@ -238,8 +230,11 @@ public class BatchWorkflowImpl implements BatchWorkflow {
       }
       it.remove();
       try {
-        promise.get();
+        ChunkOutcome outcome = promise.get();
         chunksDone++;
+        requestsDone += outcome.completed() + outcome.failed();
+        Workflow.upsertTypedSearchAttributes(
+            BatchSearchAttributes.REQUESTS_DONE.valueSet(requestsDone));
       } catch (ActivityFailure e) {
         if (stop != null && e.getCause() instanceof CanceledFailure) {
           continue;
@@ -271,7 +266,21 @@ public class BatchWorkflowImpl implements BatchWorkflow {
                 terminal,
                 List.copyOf(failedChunks)));
     status = terminal;
-    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.STATUS.valueSet(terminal.wire()));
+    Workflow.upsertTypedSearchAttributes(
+        BatchSearchAttributes.STATUS.valueSet(terminal.wire()),
+        BatchSearchAttributes.REQUESTS_DONE.valueSet(
+            result.counts().completed() + result.counts().failed()));
+    Workflow.upsertMemo(
+        Map.of(
+            "request_counts",
+            Map.of(
+                "total", result.counts().total(),
+                "completed", result.counts().completed(),
+                "failed", result.counts().failed()),
+            "output_file_id",
+            String.valueOf(result.outputFileId()),
+            "error_file_id",
+            String.valueOf(result.errorFileId())));
     return new BatchOutcome(terminal, result.counts());
   }
 

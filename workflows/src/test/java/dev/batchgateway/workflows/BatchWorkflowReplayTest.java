@@ -2,7 +2,6 @@ package dev.batchgateway.workflows;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.temporal.api.enums.v1.IndexedValueType;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.common.WorkflowExecutionHistory;
@@ -57,11 +56,7 @@ class BatchWorkflowReplayTest {
   private static WorkflowExecutionHistory record(String scenario) throws Exception {
     try (TestWorkflowEnvironment env = TestWorkflowEnvironment.newInstance()) {
       for (var key : BatchSearchAttributes.ALL) {
-        env.registerSearchAttribute(
-            key.getName(),
-            key.getValueType() == IndexedValueType.INDEXED_VALUE_TYPE_INT
-                ? IndexedValueType.INDEXED_VALUE_TYPE_INT
-                : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
+        env.registerSearchAttribute(key.getName(), key.getValueType());
       }
       Worker worker = env.newWorker(TaskQueues.BATCH);
       FakeActivities activities = new FakeActivities();

@@ -13,22 +13,20 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+@org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS)
 class BatchWorkflowTest {
   private static final long HOUR = 3600;
 
   @RegisterExtension
   static final TestWorkflowExtension temporal =
-      TestWorkflowExtension.newBuilder()
-          .registerSearchAttribute(
-              "BatchStatus", io.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD)
-          .registerSearchAttribute(
-              "BatchTenant", io.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD)
-          .registerSearchAttribute(
-              "BatchModel", io.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD)
-          .registerSearchAttribute(
-              "BatchPriority", io.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT)
-          .setDoNotStart(true)
-          .build();
+      withSearchAttributes(TestWorkflowExtension.newBuilder()).setDoNotStart(true).build();
+
+  static TestWorkflowExtension.Builder withSearchAttributes(TestWorkflowExtension.Builder builder) {
+    for (var key : BatchSearchAttributes.ALL) {
+      builder.registerSearchAttribute(key.getName(), key.getValueType());
+    }
+    return builder;
+  }
 
   private FakeActivities activities;
 
@@ -115,6 +113,33 @@ class BatchWorkflowTest {
     assertThat(activities.chunkTasks.size()).isLessThanOrEqualTo(3);
     assertThat(activities.finalizations.get(0).status()).isEqualTo(BatchStatus.CANCELLED);
     assertThat(activities.finalizations.get(0).totalLines()).isEqualTo(5000);
+  }
+
+  @Test
+  void cancelWhileValidatingIsRecordedAtOnceAndEveryLineIsReportedCancelled(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 700, 2, "model-a");
+    activities.planGate = new java.util.concurrent.CountDownLatch(1);
+    BatchWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, input(env, 24 * HOUR, 2));
+    assertThat(activities.planStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    workflow.cancel(new CancelRequest("while validating"));
+    for (int i = 0; i < 100 && activities.statuses.isEmpty(); i++) {
+      Thread.sleep(50);
+    }
+    List<BatchStatus> whilePlanning = List.copyOf(activities.statuses);
+    activities.planGate.countDown();
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+
+    assertThat(whilePlanning).containsExactly(BatchStatus.CANCELLING);
+    assertThat(outcome.status()).isEqualTo(BatchStatus.CANCELLED);
+    assertThat(activities.chunkTasks).isEmpty();
+    FinalizeRequest finalize = activities.finalizations.get(0);
+    assertThat(finalize.status()).isEqualTo(BatchStatus.CANCELLED);
+    assertThat(finalize.chunkCount()).isEqualTo(2);
+    assertThat(finalize.totalLines()).isEqualTo(700);
   }
 
   @Test

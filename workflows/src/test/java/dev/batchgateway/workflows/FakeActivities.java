@@ -26,9 +26,18 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   final CountDownLatch chunkStarted = new CountDownLatch(1);
   volatile PlanResult plan = new PlanResult(true, 10, 3, "model-a");
   volatile ChunkMode chunkMode = ChunkMode.SUCCEED;
+  final CountDownLatch planStarted = new CountDownLatch(1);
+  volatile CountDownLatch planGate = new CountDownLatch(0);
 
   @Override
   public PlanResult plan(PlanRequest request) {
+    planStarted.countDown();
+    try {
+      planGate.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Activity.wrap(e);
+    }
     return plan;
   }
 
