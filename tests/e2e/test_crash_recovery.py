@@ -1,8 +1,9 @@
 """`make run` killed with SIGKILL mid-batch, then started again, finishes the batch.
 
 The gateway JVM is killed first (a real crash: no shutdown hook runs), then the whole
-process group of scripts/run.sh. The inference server lives outside that group, so its
-request counter tells how many requests the gateway sent twice.
+process group of scripts/run.sh; this happens three times during one batch. The
+inference server lives outside that group, so its request counter tells how many
+requests the gateway sent twice.
 """
 
 import json
@@ -20,7 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_PORT = 8030
 ADMIN_PORT = 8031
-LINES = 4000
+LINES = 6000
+CRASH_AT = (0.15, 0.40, 0.65)
 API_KEY = "sk-crash"
 # Chunks in flight x (one segment + the requests in flight per chunk): the most a crash
 # may make the gateway send again with the settings below.
@@ -204,24 +206,33 @@ def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):
             )
         )
         batch_id = created["id"]
-        wait_for(
-            lambda: batch(batch_id)["request_counts"]["completed"] >= LINES // 5,
-            120,
-            "the batch to be a fifth done",
-        )
-        done_at_crash = batch(batch_id)["request_counts"]["completed"]
-        assert done_at_crash < LINES, "the batch finished before the crash; it proves nothing"
-
-        run.crash()
-        started = time.time()
-        run.start()
+        done_at_crash = []
+        resume_seconds = []
+        for share in CRASH_AT:
+            wait_for(
+                lambda: batch(batch_id)["request_counts"]["completed"] >= LINES * share,
+                180,
+                f"the batch to be {share:.0%} done",
+            )
+            done = batch(batch_id)["request_counts"]["completed"]
+            assert done < LINES, "the batch finished before the crash; it proves nothing"
+            done_at_crash.append(done)
+            run.crash()
+            started = time.time()
+            run.start()
+            wait_for(
+                lambda: batch(batch_id)["request_counts"]["completed"] > done
+                or batch(batch_id)["status"] == "completed",
+                120,
+                "progress after the restart",
+            )
+            resume_seconds.append(time.time() - started)
         final = wait_for(
             lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
             and b,
             300,
-            "the batch to finish after the restart",
+            "the batch to finish after the restarts",
         )
-        resumed_in = time.time() - started
 
         assert final["status"] == "completed"
         assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
@@ -233,10 +244,10 @@ def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):
 
         resent = served_requests() - served_before - LINES
         print(
-            f"\ncrash recovery: {done_at_crash} of {LINES} done at the crash, "
-            f"{int(resent)} requests sent twice (bound {RESEND_BOUND}), "
-            f"finished {resumed_in:.1f} s after the restart began"
+            f"\ncrash recovery: {len(CRASH_AT)} crashes with {done_at_crash} of {LINES} done, "
+            f"{int(resent)} requests sent twice in all (bound {len(CRASH_AT) * RESEND_BOUND}), "
+            f"progress again {', '.join(f'{s:.1f}' for s in resume_seconds)} s after each restart began"
         )
-        assert 0 <= resent <= RESEND_BOUND
+        assert 0 <= resent <= len(CRASH_AT) * RESEND_BOUND
     finally:
         run.stop()
