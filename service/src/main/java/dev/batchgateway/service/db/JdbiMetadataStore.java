@@ -97,13 +97,7 @@ public final class JdbiMetadataStore implements MetadataStore {
         handle -> {
           Long afterSeq = null;
           if (afterId != null) {
-            Optional<Long> seq =
-                handle
-                    .createQuery("SELECT seq FROM files WHERE tenant = :tenant AND id = :id")
-                    .bind("tenant", tenant)
-                    .bind("id", afterId)
-                    .mapTo(Long.class)
-                    .findOne();
+            Optional<Long> seq = cursorSeq(handle, "files", tenant, afterId);
             if (seq.isEmpty()) {
               return Optional.empty();
             }
@@ -142,6 +136,16 @@ public final class JdbiMetadataStore implements MetadataStore {
                     .bind("id", fileId)
                     .execute())
         > 0;
+  }
+
+  /** The position of a cursor object in its table; deleted files keep theirs. */
+  private static Optional<Long> cursorSeq(Handle handle, String table, String tenant, String id) {
+    return handle
+        .createQuery("SELECT seq FROM " + table + " WHERE tenant = :tenant AND id = :id")
+        .bind("tenant", tenant)
+        .bind("id", id)
+        .mapTo(Long.class)
+        .findOne();
   }
 
   private static FileRecord fileRecord(ResultSet rs) throws SQLException {
@@ -212,13 +216,7 @@ public final class JdbiMetadataStore implements MetadataStore {
         handle -> {
           Long afterSeq = null;
           if (afterId != null) {
-            Optional<Long> seq =
-                handle
-                    .createQuery("SELECT seq FROM batches WHERE tenant = :tenant AND id = :id")
-                    .bind("tenant", tenant)
-                    .bind("id", afterId)
-                    .mapTo(Long.class)
-                    .findOne();
+            Optional<Long> seq = cursorSeq(handle, "batches", tenant, afterId);
             if (seq.isEmpty()) {
               return Optional.empty();
             }

@@ -9,7 +9,6 @@ import dev.batchgateway.workflows.ReprioritizeRequest;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
-import io.temporal.api.workflowservice.v1.ListWorkflowExecutionsRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
@@ -172,23 +171,7 @@ class BatchControlIT {
     return batch;
   }
 
-  /** Visibility is eventually consistent, so the query is retried for a few seconds. */
   private static int countInTemporal(String query) throws InterruptedException {
-    int found = 0;
-    for (int i = 0; i < 50 && found == 0; i++) {
-      found =
-          temporal
-              .blockingStub()
-              .listWorkflowExecutions(
-                  ListWorkflowExecutionsRequest.newBuilder()
-                      .setNamespace("default")
-                      .setQuery(query)
-                      .build())
-              .getExecutionsCount();
-      if (found == 0) {
-        Thread.sleep(100);
-      }
-    }
-    return found;
+    return TestStack.countWorkflows(temporal, query);
   }
 }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.batchgateway.service.BatchGatewayConfiguration;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
-import io.temporal.api.workflowservice.v1.ListWorkflowExecutionsRequest;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import java.net.http.HttpResponse;
@@ -359,21 +358,7 @@ class BatchesApiIT {
               + "' AND BatchStatus = 'completed' AND BatchTenant = '"
               + TENANT
               + "'";
-      int found = 0;
-      for (int i = 0; i < 50 && found == 0; i++) {
-        found =
-            stubs
-                .blockingStub()
-                .listWorkflowExecutions(
-                    ListWorkflowExecutionsRequest.newBuilder()
-                        .setNamespace("default")
-                        .setQuery(query)
-                        .build())
-                .getExecutionsCount();
-        if (found == 0) {
-          Thread.sleep(200);
-        }
-      }
+      int found = TestStack.countWorkflows(stubs, query);
       assertThat(found).isEqualTo(1);
     } finally {
       stubs.shutdown();

@@ -114,10 +114,7 @@ class OpenAiJavaClientIT {
         client
             .batches()
             .create(
-                BatchCreateParams.builder()
-                    .inputFileId(input.id())
-                    .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
-                    .completionWindow(BatchCreateParams.CompletionWindow._24H)
+                chatBatch(input.id())
                     .metadata(
                         BatchCreateParams.Metadata.builder()
                             .putAdditionalProperty("owner", JsonValue.from("java-client"))
@@ -169,15 +166,7 @@ class OpenAiJavaClientIT {
   void cancelWhileValidatingEndsCancelledWithEveryLineAccountedFor() throws Exception {
     int lines = 2000;
     FileObject input = upload("cancel.jsonl", Lines.chatFile(lines, 10, model));
-    Batch created =
-        client
-            .batches()
-            .create(
-                BatchCreateParams.builder()
-                    .inputFileId(input.id())
-                    .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
-                    .completionWindow(BatchCreateParams.CompletionWindow._24H)
-                    .build());
+    Batch created = client.batches().create(chatBatch(input.id()).build());
     Batch cancelling = client.batches().cancel(created.id());
     assertThat(cancelling.status())
         .isIn(Batch.Status.CANCELLING, Batch.Status.CANCELLED, Batch.Status.COMPLETED);
@@ -200,6 +189,13 @@ class OpenAiJavaClientIT {
         batchJson, output, errors, IntStream.range(0, lines).mapToObj(i -> "req-" + i).toList());
     errors.forEach(
         line -> assertThat(line.at("/error/code").asText()).isEqualTo("batch_cancelled"));
+  }
+
+  private static BatchCreateParams.Builder chatBatch(String fileId) {
+    return BatchCreateParams.builder()
+        .inputFileId(fileId)
+        .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+        .completionWindow(BatchCreateParams.CompletionWindow._24H);
   }
 
   private Batch awaitTerminal(String id) throws InterruptedException {

@@ -39,6 +39,30 @@ final class TestStack {
   }
 
   /**
+   * How many workflows match a visibility query. Visibility is eventually consistent, so the query
+   * is retried for a few seconds while it finds none.
+   */
+  static int countWorkflows(io.temporal.serviceclient.WorkflowServiceStubs temporal, String query)
+      throws InterruptedException {
+    int found = 0;
+    for (int i = 0; i < 50 && found == 0; i++) {
+      found =
+          temporal
+              .blockingStub()
+              .listWorkflowExecutions(
+                  io.temporal.api.workflowservice.v1.ListWorkflowExecutionsRequest.newBuilder()
+                      .setNamespace("default")
+                      .setQuery(query)
+                      .build())
+              .getExecutionsCount();
+      if (found == 0) {
+        Thread.sleep(100);
+      }
+    }
+    return found;
+  }
+
+  /**
    * A whole gateway (API and worker) on random ports, against the given inference server.
    *
    * @param apiKeys {@code key:tenant} pairs
