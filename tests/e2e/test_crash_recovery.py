@@ -24,12 +24,13 @@ ADMIN_PORT = 8031
 LINES = 6000
 CRASH_AT = (0.15, 0.40, 0.65)
 API_KEY = "sk-crash"
-# Chunks in flight x (one segment + the requests in flight per chunk): the most a crash
-# may make the gateway send again with the settings below.
 PARALLEL_CHUNKS = 4
 SEGMENT_LINES = 50
 CHUNK_CONCURRENCY = 32
-RESEND_BOUND = PARALLEL_CHUNKS * (SEGMENT_LINES + CHUNK_CONCURRENCY)
+# What one crash may make the gateway send again, per chunk in flight: the requests in
+# flight, plus the finished lines of segments not yet saved. A segment is saved once all
+# its lines are done, and the requests in flight straddle at most two segments.
+RESEND_BOUND = PARALLEL_CHUNKS * (CHUNK_CONCURRENCY + 2 * SEGMENT_LINES)
 
 
 def inference_url():
