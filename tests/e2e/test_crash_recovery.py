@@ -29,7 +29,8 @@ SEGMENT_LINES = 50
 CHUNK_CONCURRENCY = 32
 # What one crash may make the gateway send again, per chunk in flight: the requests in
 # flight, plus the finished lines of segments not yet saved. A segment is saved once all
-# its lines are done, and the requests in flight straddle at most two segments.
+# its lines are done; against this even-latency simulator the requests in flight
+# straddle at most two segments (a straggler on a slow backend could hold more open).
 RESEND_BOUND = PARALLEL_CHUNKS * (CHUNK_CONCURRENCY + 2 * SEGMENT_LINES)
 
 
