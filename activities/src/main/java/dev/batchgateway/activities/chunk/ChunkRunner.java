@@ -111,6 +111,13 @@ public final class ChunkRunner {
     private int[] unfinishedInSegment;
     private boolean[] segmentWritten;
     private final Deque<Integer> readySegments = new ArrayDeque<>();
+
+    /** Unfinished segments that gained results since the last partial checkpoint. */
+    private final java.util.SortedSet<Integer> changedOpenSegments = new java.util.TreeSet<>();
+
+    private int resultsSinceCheckpoint;
+    private long lastCheckpointMillis = System.currentTimeMillis();
+    private boolean[] hasPartial;
     private int outstanding;
     private volatile boolean stopping;
     private long completed;
@@ -130,6 +137,7 @@ public final class ChunkRunner {
       results = new Result[lines.size()];
       unfinishedInSegment = new int[segmentCount];
       segmentWritten = new boolean[segmentCount];
+      hasPartial = new boolean[segmentCount];
       loadWrittenSegments();
       if (segmentsDone > 0) {
         log.info(
@@ -148,9 +156,19 @@ public final class ChunkRunner {
         int start = segment * segmentLines;
         int end = Math.min(lines.size(), start + segmentLines);
         synchronized (lock) {
-          unfinishedInSegment[segment] = end - start;
+          int unfinished = 0;
+          for (int i = start; i < end; i++) {
+            unfinished += results[i] == null ? 1 : 0;
+          }
+          unfinishedInSegment[segment] = unfinished;
+          if (unfinished == 0) {
+            readySegments.add(segment);
+          }
         }
         for (int i = start; i < end; i++) {
+          if (results[i] != null) {
+            continue;
+          }
           if (!acquireSlot()) {
             break launch;
           }
@@ -195,15 +213,23 @@ public final class ChunkRunner {
       return parsed;
     }
 
-    /** Counts what earlier attempts already saved; those segments are not run again. */
+    /**
+     * Counts what earlier attempts already saved: complete segments are not run again, and the
+     * lines of a partial checkpoint are taken as answered.
+     */
     private void loadWrittenSegments() throws IOException {
       String root = StorageKeys.chunkRoot(task.tenant(), task.batchId(), task.chunkIndex());
+      List<String> partials = new ArrayList<>();
       for (String key : store.list(root)) {
-        if (!key.contains("/seg-") || StorageKeys.isPartialSegment(key)) {
+        if (!key.contains("/seg-")) {
           continue;
         }
         int segment = StorageKeys.segmentNumber(key);
         if (segment >= segmentWritten.length) {
+          continue;
+        }
+        if (StorageKeys.isPartialSegment(key)) {
+          partials.add(key);
           continue;
         }
         Segment.Summary summary;
@@ -213,6 +239,26 @@ public final class ChunkRunner {
         segmentWritten[segment] = true;
         segmentsDone++;
         addToTotals(summary);
+      }
+      for (String key : partials) {
+        int segment = StorageKeys.segmentNumber(key);
+        if (segmentWritten[segment]) {
+          continue;
+        }
+        hasPartial[segment] = true;
+        try (var in = store.open(key)) {
+          Segment.read(
+              json,
+              in,
+              (index, success, line) -> {
+                Usage lineUsage =
+                    success
+                        ? Usage.fromResponseBody(json.readTree(line).path("response").path("body"))
+                        : Usage.ZERO;
+                results[index] =
+                    new Result(success, line.getBytes(StandardCharsets.UTF_8), lineUsage);
+              });
+        }
       }
     }
 
@@ -340,6 +386,10 @@ public final class ChunkRunner {
         int segment = index / settings.segmentLines();
         if (--unfinishedInSegment[segment] == 0) {
           readySegments.add(segment);
+          changedOpenSegments.remove(segment);
+        } else {
+          changedOpenSegments.add(segment);
+          resultsSinceCheckpoint++;
         }
         lock.notifyAll();
       }
@@ -373,21 +423,60 @@ public final class ChunkRunner {
         int segment;
         synchronized (lock) {
           if (readySegments.isEmpty()) {
-            return;
+            break;
           }
           segment = readySegments.poll();
         }
         saveSegment(
             segment,
-            StorageKeys.segment(task.tenant(), task.batchId(), task.chunkIndex(), segment));
+            StorageKeys.segment(task.tenant(), task.batchId(), task.chunkIndex(), segment),
+            false);
         segmentWritten[segment] = true;
         segmentsDone++;
+        if (hasPartial[segment]) {
+          store.delete(
+              StorageKeys.partialSegment(
+                  task.tenant(), task.batchId(), task.chunkIndex(), segment));
+        }
         metadata.recordChunkProgress(
             task.tenant(),
             task.batchId(),
             task.chunkIndex(),
             new ChunkProgress(completed, failedLines, usage));
         control.checkpoint(segmentsDone, completed + failedLines);
+      }
+      checkpointOpenSegments();
+    }
+
+    /**
+     * Saves the finished lines of segments still waiting on others, once a segment's worth of them
+     * (or a second's) has accumulated. A crash then costs at most that much finished work per chunk
+     * plus the requests in flight, even when a slow request keeps a segment open.
+     */
+    private void checkpointOpenSegments() throws IOException {
+      List<Integer> changed;
+      long now = System.currentTimeMillis();
+      synchronized (lock) {
+        boolean due =
+            resultsSinceCheckpoint >= settings.segmentLines()
+                || (resultsSinceCheckpoint > 0 && now - lastCheckpointMillis >= 1000);
+        if (!due) {
+          return;
+        }
+        changed = new ArrayList<>(changedOpenSegments);
+        changedOpenSegments.clear();
+        resultsSinceCheckpoint = 0;
+      }
+      lastCheckpointMillis = now;
+      for (int segment : changed) {
+        if (segmentWritten[segment]) {
+          continue;
+        }
+        saveSegment(
+            segment,
+            StorageKeys.partialSegment(task.tenant(), task.batchId(), task.chunkIndex(), segment),
+            true);
+        hasPartial[segment] = true;
       }
     }
 
@@ -399,7 +488,8 @@ public final class ChunkRunner {
         }
         saveSegment(
             segment,
-            StorageKeys.partialSegment(task.tenant(), task.batchId(), task.chunkIndex(), segment));
+            StorageKeys.partialSegment(task.tenant(), task.batchId(), task.chunkIndex(), segment),
+            false);
       }
       metadata.recordChunkProgress(
           task.tenant(),
@@ -421,7 +511,11 @@ public final class ChunkRunner {
       }
     }
 
-    private void saveSegment(int segment, String key) throws IOException {
+    /**
+     * Writes the finished lines of a segment under {@code key}. A checkpoint keeps the results in
+     * memory and out of the totals, because the segment will be written again once complete.
+     */
+    private void saveSegment(int segment, String key, boolean checkpoint) throws IOException {
       int start = segment * settings.segmentLines();
       int end = Math.min(lines.size(), start + settings.segmentLines());
       List<Segment.Entry> entries = new ArrayList<>(end - start);
@@ -441,7 +535,9 @@ public final class ChunkRunner {
           } else {
             segmentFailed++;
           }
-          results[i] = null;
+          if (!checkpoint) {
+            results[i] = null;
+          }
         }
       }
       Segment.Summary summary = new Segment.Summary(segmentCompleted, segmentFailed, segmentUsage);
@@ -449,7 +545,9 @@ public final class ChunkRunner {
         Segment.write(json, pending.stream(), summary, entries);
         pending.commit();
       }
-      addToTotals(summary);
+      if (!checkpoint) {
+        addToTotals(summary);
+      }
     }
 
     private void addToTotals(Segment.Summary summary) {

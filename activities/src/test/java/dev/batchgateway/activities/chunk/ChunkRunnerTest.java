@@ -29,9 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -545,18 +543,47 @@ class ChunkRunnerTest {
   }
 
   @Test
-  void aRunAfterAStopRedoesOnlyTheSegmentsNotFullySaved() throws Exception {
+  void aRunAfterAStopSendsOnlyTheLinesWithoutASavedResult() throws Exception {
     runUntilStopped();
     ScriptedInferenceClient second = new ScriptedInferenceClient();
 
     ChunkOutcome outcome = runner(second, settings(2, 2)).run(task(), Control.neverStop());
 
-    assertThat(second.calls()).containsExactlyInAnyOrder("r-2", "r-3", "r-6", "r-7", "r-8", "r-9");
+    // r-2 was saved in the partial segment 1, so only r-3 of that segment is sent again.
+    assertThat(second.calls()).containsExactlyInAnyOrder("r-3", "r-6", "r-7", "r-8", "r-9");
     assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
     assertEachIndexOnce(completeEntries(), 10);
-    Set<String> complete = new HashSet<>(segmentKeys());
-    complete.removeIf(StorageKeys::isPartialSegment);
-    assertThat(complete).hasSize(5);
+    assertThat(segmentKeys()).noneMatch(StorageKeys::isPartialSegment).hasSize(5);
+    assertThat(summary(segmentKey(1)).usage()).isEqualTo(ONE_OK.plus(ONE_OK));
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(30) // without the checkpoint the stop never comes
+  void finishedLinesBehindAStragglerAreCheckpointedBeforeTheSegmentCompletes() throws Exception {
+    writeChunk(ids(12));
+    // r-0 never answers, so segment 0 (r-0..r-3) stays open while r-1..r-3 finish.
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", hang());
+    ChunkControl stopOncePartialSaved =
+        new ChunkControl() {
+          @Override
+          public void checkpoint(int segmentsDone, long linesDone) {}
+
+          @Override
+          public boolean stopRequested() {
+            return store.exists(partialKey(0));
+          }
+        };
+
+    assertThatThrownBy(() -> runner(client, settings(4, 4)).run(task(), stopOncePartialSaved))
+        .isInstanceOf(ChunkStoppedException.class);
+
+    assertThat(read(partialKey(0)))
+        .extracting(Saved::customId)
+        .containsExactlyInAnyOrder("r-1", "r-2", "r-3");
+    ScriptedInferenceClient second = new ScriptedInferenceClient();
+    runner(second, settings(4, 4)).run(task(), Control.neverStop());
+    assertThat(second.calls()).doesNotContain("r-1", "r-2", "r-3").contains("r-0");
+    assertEachIndexOnce(completeEntries(), 12);
   }
 
   private static com.fasterxml.jackson.databind.JsonNode tree(String json) {
