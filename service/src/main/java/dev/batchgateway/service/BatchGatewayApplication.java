@@ -84,7 +84,8 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     JdbiMetadataStore metadata = new JdbiMetadataStore(jdbi, json);
     FileStore store = new FilesystemFileStore(Path.of(config.getFiles().getRoot()));
 
-    TemporalConnection temporal = new TemporalConnection(config.getTemporal());
+    TemporalConnection temporal =
+        new TemporalConnection(config.getTemporal(), environment.metrics());
     environment.lifecycle().manage(temporal);
     environment.healthChecks().register("temporal", new TemporalHealthCheck(temporal));
     environment.lifecycle().manage(searchAttributes(temporal));

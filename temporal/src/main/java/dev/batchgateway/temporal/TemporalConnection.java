@@ -1,5 +1,8 @@
 package dev.batchgateway.temporal;
 
+import com.codahale.metrics.MetricRegistry;
+import com.uber.m3.tally.RootScopeBuilder;
+import com.uber.m3.tally.Scope;
 import io.dropwizard.lifecycle.Managed;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
@@ -16,23 +19,26 @@ public final class TemporalConnection implements Managed {
   private final WorkflowClient client;
   private final String namespace;
 
-  public TemporalConnection(TemporalSettings settings) {
+  private final Scope metricsScope;
+
+  /**
+   * @param metrics where the SDK's own metrics go, reported every ten seconds
+   */
+  public TemporalConnection(TemporalSettings settings, MetricRegistry metrics) {
     this.namespace = settings.getNamespace();
+    this.metricsScope =
+        new RootScopeBuilder()
+            .reporter(new DropwizardStatsReporter(metrics))
+            .reportEvery(com.uber.m3.util.Duration.ofSeconds(10));
     this.stubs =
         WorkflowServiceStubs.newServiceStubs(
             WorkflowServiceStubsOptions.newBuilder()
                 .setTarget(settings.getTarget())
+                .setMetricsScope(metricsScope)
                 .validateAndBuildWithDefaults());
     this.client =
         WorkflowClient.newInstance(
             stubs, WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
-  }
-
-  /** For tests that bring their own service (Temporal's test environment). */
-  public TemporalConnection(WorkflowServiceStubs stubs, WorkflowClient client) {
-    this.stubs = stubs;
-    this.client = client;
-    this.namespace = client.getOptions().getNamespace();
   }
 
   public WorkflowServiceStubs stubs() {
@@ -51,8 +57,9 @@ public final class TemporalConnection implements Managed {
   public void start() {}
 
   @Override
-  public void stop() throws InterruptedException {
+  public void stop() throws Exception {
     stubs.shutdown();
     stubs.awaitTermination(5, TimeUnit.SECONDS);
+    metricsScope.close();
   }
 }

@@ -60,6 +60,9 @@ public class BatchesResource {
           "sort_by_prefix");
   private static final long WAIT_FOR_WORKFLOW_MILLIS = 3000;
 
+  /** Batch requests are small JSON objects; anything far larger is refused unread. */
+  private static final int MAX_JSON_BODY_BYTES = 1024 * 1024;
+
   private final JdbiMetadataStore metadata;
   private final BatchWorkflowClient workflows;
   private final BatchLimits limits;
@@ -279,9 +282,14 @@ public class BatchesResource {
   }
 
   private JsonNode readBody(InputStream body) throws IOException {
+    byte[] bytes = body.readNBytes(MAX_JSON_BODY_BYTES + 1);
+    if (bytes.length > MAX_JSON_BODY_BYTES) {
+      throw ApiException.tooLarge(
+          "The request body is larger than " + MAX_JSON_BODY_BYTES + " bytes.", null);
+    }
     JsonNode input;
     try {
-      input = json.readTree(body);
+      input = bytes.length == 0 ? null : json.readTree(bytes);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw ApiException.badRequest(
           "We could not parse the JSON body of your request: " + e.getOriginalMessage(), null);

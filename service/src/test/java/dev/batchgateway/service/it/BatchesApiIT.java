@@ -265,6 +265,10 @@ class BatchesApiIT {
         400,
         "metadata");
     assertError(api.post("/v1/batches", "{not json"), 400, null);
+    assertError(api.post("/v1/batches", ""), 400, null);
+    HttpResponse<String> huge =
+        api.post("/v1/batches", "{\"metadata\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}");
+    assertThat(huge.statusCode()).isEqualTo(413);
     assertError(api.post("/v1/batches", "[]"), 400, null);
 
     String userData =

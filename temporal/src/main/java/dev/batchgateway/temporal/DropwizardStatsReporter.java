@@ -1,0 +1,112 @@
+package dev.batchgateway.temporal;
+
+import com.codahale.metrics.DefaultSettableGauge;
+import com.codahale.metrics.MetricRegistry;
+import com.uber.m3.tally.Buckets;
+import com.uber.m3.tally.Capabilities;
+import com.uber.m3.tally.CapableOf;
+import com.uber.m3.tally.StatsReporter;
+import com.uber.m3.util.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Forwards the Temporal SDK's metrics (poll latencies, task slots, activity and workflow task
+ * outcomes) into the gateway's Dropwizard registry, so they appear on {@code /metrics} beside the
+ * gateway's own. Tags become part of the name: {@code temporal.<name>[k=v,...]}.
+ */
+public final class DropwizardStatsReporter implements StatsReporter {
+  /** Tags of bounded cardinality; ids would create a metric per workflow. */
+  private static final java.util.Set<String> KEPT_TAGS =
+      java.util.Set.of(
+          "namespace", "task_queue", "workflow_type", "activity_type", "operation", "worker_type");
+
+  /** Histograms arrive as bucket counts; each bucket is replayed at most this often. */
+  private static final long MAX_SAMPLES_PER_BUCKET = 1000;
+
+  private final MetricRegistry registry;
+
+  public DropwizardStatsReporter(MetricRegistry registry) {
+    this.registry = registry;
+  }
+
+  static String name(String name, Map<String, String> tags) {
+    StringBuilder full = new StringBuilder("temporal.").append(name);
+    Map<String, String> kept = new TreeMap<>();
+    if (tags != null) {
+      tags.forEach(
+          (key, value) -> {
+            if (KEPT_TAGS.contains(key)) {
+              kept.put(key, value);
+            }
+          });
+    }
+    if (!kept.isEmpty()) {
+      full.append('[');
+      kept.forEach((key, value) -> full.append(key).append('=').append(value).append(','));
+      full.setCharAt(full.length() - 1, ']');
+    }
+    return full.toString();
+  }
+
+  @Override
+  public void reportCounter(String name, Map<String, String> tags, long value) {
+    registry.counter(name(name, tags)).inc(value);
+  }
+
+  @Override
+  public void reportGauge(String name, Map<String, String> tags, double value) {
+    DefaultSettableGauge<Double> gauge =
+        registry.gauge(name(name, tags), () -> new DefaultSettableGauge<>(0.0));
+    gauge.setValue(value);
+  }
+
+  @Override
+  public void reportTimer(String name, Map<String, String> tags, Duration interval) {
+    registry.timer(name(name, tags)).update(interval.getNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void reportHistogramValueSamples(
+      String name,
+      Map<String, String> tags,
+      Buckets buckets,
+      double bucketLowerBound,
+      double bucketUpperBound,
+      long samples) {
+    var histogram = registry.histogram(name(name, tags));
+    for (long i = 0; i < Math.min(samples, MAX_SAMPLES_PER_BUCKET); i++) {
+      histogram.update((long) bucketUpperBound);
+    }
+  }
+
+  @Override
+  public void reportHistogramDurationSamples(
+      String name,
+      Map<String, String> tags,
+      Buckets buckets,
+      Duration bucketLowerBound,
+      Duration bucketUpperBound,
+      long samples) {
+    var timer = registry.timer(name(name, tags));
+    long nanos =
+        bucketUpperBound.getNanos() == Long.MAX_VALUE
+            ? bucketLowerBound.getNanos()
+            : bucketUpperBound.getNanos();
+    for (long i = 0; i < Math.min(samples, MAX_SAMPLES_PER_BUCKET); i++) {
+      timer.update(nanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return CapableOf.REPORTING_TAGGING;
+  }
+
+  @Override
+  public void flush() {}
+
+  @Override
+  public void close() {}
+}
