@@ -99,7 +99,8 @@ public class BatchWorkflowImpl implements BatchWorkflow {
 
   @Override
   public void reprioritize(ReprioritizeRequest request) {
-    if (request == null || request.priority() == priority) {
+    // Before run() has started, priority is not yet the batch's: take the signal as is.
+    if (request == null || (input != null && request.priority() == priority)) {
       return;
     }
     priority = request.priority();
