@@ -30,6 +30,21 @@ test: ## unit + integration tests and OpenAI-client tests on a throwaway local s
 run: ## run the gateway with PostgreSQL, Temporal and the simulator (state in .data)
 	bash scripts/run.sh
 
+.PHONY: bench bench-full
+bench: ## quick benchmark pass (< 10 min): regenerates docs/benchmarks.md and docs/bench/
+	python3 -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	bash scripts/tools.sh temporal llm-d-inference-sim
+	bash -c 'source scripts/lib.sh && ensure_postgres_installed'
+	$(MAKE) build
+	python3 bench/run.py --mode quick
+
+bench-full: ## full-length benchmarks: regenerates docs/benchmarks.md and docs/bench/
+	python3 -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	bash scripts/tools.sh temporal llm-d-inference-sim
+	bash -c 'source scripts/lib.sh && ensure_postgres_installed'
+	$(MAKE) build
+	python3 bench/run.py --mode full
+
 fmt: ## format the Java sources (spotless)
 	$(MVN) -B -ntp -q spotless:apply
 

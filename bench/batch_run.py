@@ -6,66 +6,127 @@ wall time from create to completed, requests per second, peak sampled heap, and 
 workflow's history length (read with the Temporal CLI).
 
     python3 bench/batch_run.py --lines 10000
+
+The scenarios in bench/scenarios.py import the functions below (input writing, upload,
+create-and-wait, output checks) and start the stack themselves.
 """
 
 import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
-import threading
 import time
-import urllib.request
+from collections import Counter
 from pathlib import Path
 
 from openai import OpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
+TERMINAL = ("completed", "failed", "expired", "cancelled")
 
 
-def write_input(path, lines, model, prefixes, max_tokens, pad_bytes):
+def chat_line(custom_id, model, system, user, max_tokens):
+    return json.dumps({
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user},
+            ],
+            "max_tokens": max_tokens,
+        },
+    })
+
+
+def write_input(path, lines, model, prefixes, max_tokens, pad_bytes, id_prefix="b"):
+    """Small requests: `prefixes` short system prompts, round-robin."""
     padding = "x" * pad_bytes
     with open(path, "w") as f:
         for i in range(lines):
-            f.write(
-                json.dumps(
-                    {
-                        "custom_id": f"b-{i}",
-                        "method": "POST",
-                        "url": "/v1/chat/completions",
-                        "body": {
-                            "model": model,
-                            "messages": [
-                                {"role": "system", "content": f"System prompt {i % prefixes}."},
-                                {"role": "user", "content": f"Request {i}. {padding}"},
-                            ],
-                            "max_tokens": max_tokens,
-                        },
-                    }
-                )
-                + "\n"
-            )
+            f.write(chat_line(f"{id_prefix}-{i}", model, f"System prompt {i % prefixes}.",
+                              f"Request {i}. {padding}", max_tokens) + "\n")
 
 
-class HeapSampler(threading.Thread):
-    def __init__(self, admin_url):
-        super().__init__(daemon=True)
-        self.url = admin_url.rstrip("/") + "/metrics"
-        self.peak = 0
-        self.samples = 0
-        self.stopped = threading.Event()
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        for line in lines:
+            f.write(line + "\n")
 
-    def run(self):
-        while not self.stopped.is_set():
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as response:
-                    gauges = json.load(response)["gauges"]
-                used = gauges["jvm.memory.heap.used"]["value"]
-                self.peak = max(self.peak, used)
-                self.samples += 1
-            except OSError:
-                pass
-            self.stopped.wait(0.2)
+
+def client_for(base_url, api_key):
+    return OpenAI(base_url=base_url, api_key=api_key, max_retries=2, timeout=120)
+
+
+def upload(client, path):
+    start = time.monotonic()
+    with open(path, "rb") as f:
+        input_file = client.files.create(file=f, purpose="batch")
+    return input_file.id, time.monotonic() - start
+
+
+def create(client, file_id, extra_body=None):
+    return client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
+                                 completion_window="24h", extra_body=extra_body or None)
+
+
+def adaptive_poll(batch):
+    """Seconds to the next poll: 1 s while the batch is far from done (each poll costs the
+    gateway a request), 0.1 s near the end so the finish time is not blurred."""
+    counts = batch.request_counts if batch is not None else None
+    if batch is None or counts is None or not counts.total:
+        return 0.1 if batch is not None and batch.status == "finalizing" else 0.5
+    done = (counts.completed + counts.failed) / counts.total
+    return 0.1 if done >= 0.9 or batch.status == "finalizing" else 1.0
+
+
+def wait(client, batch_id, timeout, poll=adaptive_poll, on_poll=None, start=None):
+    """Polls until the batch is terminal. Returns (batch, seconds since start, timeline)
+    where timeline is [(seconds, completed + failed)]. `poll` is seconds between polls or
+    a function of the last batch giving them; on_poll(batch, elapsed) may act."""
+    start = time.monotonic() if start is None else start
+    timeline = []
+    while True:
+        try:
+            batch = client.batches.retrieve(batch_id)
+        except Exception as e:  # the API may be restarting in some scenarios
+            batch = None
+            print(f"retrieve failed: {e}", file=sys.stderr)
+        elapsed = time.monotonic() - start
+        if batch is not None:
+            counts = batch.request_counts
+            timeline.append((round(elapsed, 2), (counts.completed + counts.failed) if counts else 0))
+            if batch.status in TERMINAL:
+                return batch, elapsed, timeline
+            if on_poll:
+                on_poll(batch, elapsed)
+        if elapsed > timeout:
+            raise TimeoutError(f"batch {batch_id} not finished after {timeout} s")
+        time.sleep(poll(batch) if callable(poll) else poll)
+
+
+def output_ids(client, batch):
+    """Counter of custom_ids over the output and error files."""
+    ids = Counter()
+    for file_id in (batch.output_file_id, batch.error_file_id):
+        if not file_id:
+            continue
+        for line in client.files.content(file_id).text.splitlines():
+            if line:
+                ids[json.loads(line)["custom_id"]] += 1
+    return ids
+
+
+def check_output(client, batch, expected_ids):
+    """(lost, duplicated): expected ids missing from both files, ids present twice or more."""
+    ids = output_ids(client, batch)
+    lost = sum(1 for i in expected_ids if i not in ids)
+    duplicated = sum(n - 1 for n in ids.values() if n > 1)
+    return lost, duplicated
 
 
 def history_length(batch_id, temporal_address):
@@ -82,6 +143,9 @@ def history_length(batch_id, temporal_address):
 
 
 def main():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from probes import HeapSampler
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
     parser.add_argument("--admin-url", default="http://127.0.0.1:8001")
@@ -92,33 +156,23 @@ def main():
     parser.add_argument("--prefixes", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--pad-bytes", type=int, default=0, help="extra bytes per user message")
+    parser.add_argument("--no-sort", action="store_true", help="create with sort_by_prefix=false")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
-    client = OpenAI(base_url=args.base_url, api_key=args.api_key, max_retries=0)
+    client = client_for(args.base_url, args.api_key)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input.jsonl"
         write_input(path, args.lines, args.model, args.prefixes, args.max_tokens, args.pad_bytes)
         size = path.stat().st_size
-        upload_start = time.time()
-        with open(path, "rb") as f:
-            input_file = client.files.create(file=f, purpose="batch")
-        upload_seconds = time.time() - upload_start
+        file_id, upload_seconds = upload(client, path)
 
-    sampler = HeapSampler(args.admin_url)
+    sampler = HeapSampler([args.admin_url])
     sampler.start()
-    start = time.time()
-    batch = client.batches.create(
-        input_file_id=input_file.id, endpoint="/v1/chat/completions", completion_window="24h"
-    )
-    while batch.status not in ("completed", "failed", "expired", "cancelled"):
-        if time.time() - start > args.timeout:
-            raise SystemExit(f"batch {batch.id} still {batch.status} after {args.timeout} s")
-        time.sleep(0.25)
-        batch = client.batches.retrieve(batch.id)
-    wall = time.time() - start
-    sampler.stopped.set()
-    sampler.join()
+    start = time.monotonic()
+    batch = create(client, file_id, {"sort_by_prefix": False} if args.no_sort else None)
+    batch, wall, _ = wait(client, batch.id, args.timeout, start=start)
+    sampler.stop()
 
     result = {
         "batch_id": batch.id,
@@ -130,8 +184,8 @@ def main():
         "requests_per_second": round(args.lines / wall, 1),
         "completed": batch.request_counts.completed,
         "failed": batch.request_counts.failed,
-        "peak_heap_used_mb": round(sampler.peak / 2**20, 1),
-        "heap_samples": sampler.samples,
+        "peak_heap_used_mb": round(sampler.peak[args.admin_url] / 2**20, 1),
+        "heap_samples": len(sampler.samples[args.admin_url]),
         "history_events": history_length(batch.id, args.temporal),
     }
     print(json.dumps(result))
