@@ -63,6 +63,8 @@ public class BatchesResource {
   /** Batch requests are small JSON objects; anything far larger is refused unread. */
   private static final int MAX_JSON_BODY_BYTES = 1024 * 1024;
 
+  private static final long DRAIN_LIMIT_BYTES = 16L * 1024 * 1024;
+
   private final JdbiMetadataStore metadata;
   private final BatchWorkflowClient workflows;
   private final BatchLimits limits;
@@ -284,6 +286,13 @@ public class BatchesResource {
   private JsonNode readBody(InputStream body) throws IOException {
     byte[] bytes = body.readNBytes(MAX_JSON_BODY_BYTES + 1);
     if (bytes.length > MAX_JSON_BODY_BYTES) {
+      // Read (and drop) a bounded rest, so that a client still sending gets the answer instead
+      // of a reset connection.
+      try {
+        body.transferTo(new LimitedSink(DRAIN_LIMIT_BYTES));
+      } catch (IOException farTooLarge) {
+        // Past the drain limit the connection is dropped after this answer; still say why.
+      }
       throw ApiException.tooLarge(
           "The request body is larger than " + MAX_JSON_BODY_BYTES + " bytes.", null);
     }
@@ -298,6 +307,28 @@ public class BatchesResource {
       throw ApiException.badRequest("The request body must be a JSON object.", null);
     }
     return input;
+  }
+
+  /** Discards what is written to it, failing past a limit so a huge body is not read to the end. */
+  private static final class LimitedSink extends java.io.OutputStream {
+    private long remaining;
+
+    LimitedSink(long limit) {
+      this.remaining = limit;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      remaining -= len;
+      if (remaining < 0) {
+        throw new IOException("Request body far over the limit; not reading the rest");
+      }
+    }
   }
 
   private static String requiredString(JsonNode input, String field) {
