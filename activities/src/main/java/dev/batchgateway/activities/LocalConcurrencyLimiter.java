@@ -36,7 +36,7 @@ public final class LocalConcurrencyLimiter implements ConcurrencyLimiter {
         });
   }
 
-  /** Permits free right now in {@code pool}, for metrics and tests. */
+  /** Permits free right now in {@code pool}; tests use it to check that none leak. */
   public int available(String pool) {
     Semaphore semaphore = pools.get(pool);
     return semaphore == null ? permitsPerPool : semaphore.availablePermits();

@@ -15,10 +15,6 @@ public final class ActivityPolicies {
    */
   public static final Duration CHUNK_HEARTBEAT_TIMEOUT = Duration.ofSeconds(10);
 
-  private static final String[] NON_RETRYABLE = {
-    FailureType.INPUT_UNAVAILABLE.type(), FailureType.BATCH_NOT_FOUND.type()
-  };
-
   private ActivityPolicies() {}
 
   /** Status writes: short, retried until the database answers. */
@@ -29,7 +25,6 @@ public final class ActivityPolicies {
             RetryOptions.newBuilder()
                 .setInitialInterval(Duration.ofMillis(500))
                 .setMaximumInterval(Duration.ofSeconds(30))
-                .setDoNotRetry(NON_RETRYABLE)
                 .build())
         .build();
   }
@@ -45,7 +40,6 @@ public final class ActivityPolicies {
                 .setInitialInterval(Duration.ofSeconds(1))
                 .setMaximumInterval(Duration.ofMinutes(1))
                 .setMaximumAttempts(20)
-                .setDoNotRetry(NON_RETRYABLE)
                 .build())
         .build();
   }
@@ -65,7 +59,6 @@ public final class ActivityPolicies {
                 .setInitialInterval(Duration.ofSeconds(1))
                 .setMaximumInterval(Duration.ofSeconds(30))
                 .setMaximumAttempts(20)
-                .setDoNotRetry(NON_RETRYABLE)
                 .build())
         .build();
   }
