@@ -15,6 +15,7 @@ import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
 import java.io.BufferedReader;
@@ -33,6 +34,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -99,6 +101,9 @@ public final class ChunkRunner {
 
   private record Result(boolean success, byte[] line, Usage usage) {}
 
+  /** A line whose backoff has passed, waiting for a permit to be sent again. */
+  private record Retry(int index, int attempt) {}
+
   private final class Execution {
     private final ChunkTask task;
     private final ChunkControl control;
@@ -106,6 +111,7 @@ public final class ChunkRunner {
     private final Set<CompletableFuture<InferenceResponse>> inFlight =
         ConcurrentHashMap.newKeySet();
     private final Semaphore slots = new Semaphore(settings.chunkConcurrency());
+    private final ConcurrentLinkedQueue<Retry> retries = new ConcurrentLinkedQueue<>();
     private List<Line> lines;
     private Result[] results;
     private int[] unfinishedInSegment;
@@ -172,15 +178,12 @@ public final class ChunkRunner {
           if (!acquireSlot()) {
             break launch;
           }
-          ConcurrencyLimiter.Permit permit = acquirePermit(lines.get(i).model());
-          if (permit == null) {
-            slots.release();
-            break launch;
-          }
           synchronized (lock) {
             outstanding++;
           }
-          send(i, 1, permit);
+          if (!sendWithPermit(i, 1)) {
+            break launch;
+          }
         }
         flushReadySegments();
       }
@@ -267,6 +270,9 @@ public final class ChunkRunner {
         if (checkStop()) {
           return false;
         }
+        if (!sendRetries()) {
+          return false;
+        }
         if (slots.tryAcquire(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
           return true;
         }
@@ -274,14 +280,54 @@ public final class ChunkRunner {
       }
     }
 
+    /**
+     * Waits for a pool permit and sends the line. A line holds its chunk slot (counted in {@code
+     * outstanding}) from its first send to its result, but a pool permit only while on the wire.
+     * Answers false when the chunk is stopping; the line is then abandoned.
+     */
+    private boolean sendWithPermit(int index, int attempt)
+        throws InterruptedException, IOException {
+      ConcurrencyLimiter.Permit permit = acquirePermit(lines.get(index).model());
+      if (permit == null) {
+        abandon();
+        return false;
+      }
+      send(index, attempt, permit);
+      return true;
+    }
+
+    /** Sends the lines whose retry backoff has passed. False when the chunk is stopping. */
+    private boolean sendRetries() throws InterruptedException, IOException {
+      Retry retry;
+      while ((retry = retries.poll()) != null) {
+        if (!sendWithPermit(retry.index(), retry.attempt())) {
+          abandonQueuedRetries();
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private void abandonQueuedRetries() {
+      while (retries.poll() != null) {
+        abandon();
+      }
+    }
+
     private ConcurrencyLimiter.Permit acquirePermit(String model)
         throws InterruptedException, IOException {
-      String pool = client.poolFor(model).orElse("default");
+      PermitRequest request =
+          new PermitRequest(
+              client.poolFor(model).orElse("default"),
+              task.tenant(),
+              task.batchId(),
+              task.priority(),
+              task.deadlineEpochSeconds());
       while (true) {
         if (checkStop()) {
           return null;
         }
-        var permit = limiter.acquire(pool, settings.permitWait());
+        var permit = limiter.acquire(request, settings.permitWait());
         if (permit.isPresent()) {
           return permit.get();
         }
@@ -299,11 +345,13 @@ public final class ChunkRunner {
 
     private void send(int index, int attempt, ConcurrencyLimiter.Permit permit) {
       if (stopping) {
-        abandon(permit);
+        permit.onIgnore();
+        abandon();
         return;
       }
       Line line = lines.get(index);
       Timer.Context timing = latency.time();
+      long sentNanos = System.nanoTime();
       CompletableFuture<InferenceResponse> future =
           client.send(new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of()));
       inFlight.add(future);
@@ -312,63 +360,82 @@ public final class ChunkRunner {
             inFlight.remove(future);
             timing.stop();
             try {
-              onAnswer(index, attempt, permit, response, error);
+              onAnswer(index, attempt, permit, System.nanoTime() - sentNanos, response, error);
             } catch (RuntimeException e) {
               log.error("Unexpected failure handling line {} of a chunk", index, e);
-              finish(index, permit, failure(line, OutputLines.NoAnswer.BATCH_FAILED, e));
+              permit.onIgnore();
+              finish(index, failure(line, OutputLines.NoAnswer.BATCH_FAILED, e));
             }
           });
     }
 
+    /**
+     * Ends the permit with what the answer says about the engine's load, then records the line's
+     * result or queues it for a retry; a retry asks for a new permit once its backoff has passed.
+     */
     private void onAnswer(
         int index,
         int attempt,
         ConcurrencyLimiter.Permit permit,
+        long latencyNanos,
         InferenceResponse response,
         Throwable error) {
       Line line = lines.get(index);
       if (error != null) {
         Throwable cause = error instanceof CompletionException ? error.getCause() : error;
         if (stopping || cause instanceof CancellationException) {
-          abandon(permit);
-        } else if (retryPolicy.mayRetry(attempt)) {
-          retry(index, attempt, permit, -1);
+          permit.onIgnore();
+          abandon();
+          return;
+        }
+        if (cause instanceof HttpTimeoutException) {
+          permit.onDropped();
+        } else {
+          permit.onIgnore();
+        }
+        if (retryPolicy.mayRetry(attempt)) {
+          retry(index, attempt, -1);
         } else {
           OutputLines.NoAnswer reason =
               cause instanceof HttpTimeoutException
                   ? OutputLines.NoAnswer.REQUEST_TIMEOUT
                   : OutputLines.NoAnswer.BATCH_FAILED;
-          finish(index, permit, failure(line, reason, cause));
+          finish(index, failure(line, reason, cause));
         }
         return;
       }
+      int status = response.statusCode();
+      if (response.isSuccess()) {
+        permit.onSuccess(latencyNanos);
+      } else if (RetryPolicy.isOverload(status)) {
+        permit.onDropped();
+      } else {
+        permit.onIgnore();
+      }
       JsonNode body = parseOrNull(response.body());
       if (response.isSuccess() && body != null) {
-        byte[] output =
-            OutputLines.answered(line.customId(), response.statusCode(), requestId(response), body);
-        finish(index, permit, new Result(true, output, Usage.fromResponseBody(body)));
+        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
+        finish(index, new Result(true, output, Usage.fromResponseBody(body)));
         return;
       }
       if (!response.isSuccess()
-          && RetryPolicy.isRetryableStatus(response.statusCode())
+          && RetryPolicy.isRetryableStatus(status)
           && retryPolicy.mayRetry(attempt)) {
-        retry(index, attempt, permit, response.retryAfterMillis());
+        retry(index, attempt, response.retryAfterMillis());
         return;
       }
       if (body == null) {
-        body =
-            OutputLines.errorBody(
-                response.statusCode(), new String(response.body(), StandardCharsets.UTF_8));
+        body = OutputLines.errorBody(status, new String(response.body(), StandardCharsets.UTF_8));
       }
-      byte[] output =
-          OutputLines.answered(line.customId(), response.statusCode(), requestId(response), body);
-      finish(index, permit, new Result(false, output, Usage.ZERO));
+      byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
+      finish(index, new Result(false, output, Usage.ZERO));
     }
 
-    private void retry(int index, int attempt, ConcurrencyLimiter.Permit permit, long retryAfter) {
+    private void retry(int index, int attempt, long retryAfter) {
       retried.mark();
       long delay = retryPolicy.delayMillis(attempt, retryAfter);
-      scheduler.schedule(() -> send(index, attempt + 1, permit), delay, TimeUnit.MILLISECONDS);
+      scheduler.schedule(
+          () -> retries.add(new Retry(index, attempt + 1)), delay, TimeUnit.MILLISECONDS);
     }
 
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
@@ -376,9 +443,8 @@ public final class ChunkRunner {
       return new Result(false, OutputLines.unanswered(line.customId(), reason, detail), Usage.ZERO);
     }
 
-    private void finish(int index, ConcurrencyLimiter.Permit permit, Result result) {
+    private void finish(int index, Result result) {
       (result.success() ? succeeded : failed).mark();
-      permit.release();
       slots.release();
       synchronized (lock) {
         results[index] = result;
@@ -395,9 +461,8 @@ public final class ChunkRunner {
       }
     }
 
-    /** A request dropped because the chunk is stopping: its line stays unanswered. */
-    private void abandon(ConcurrencyLimiter.Permit permit) {
-      permit.release();
+    /** A line dropped because the chunk is stopping: it stays unanswered. */
+    private void abandon() {
       slots.release();
       synchronized (lock) {
         outstanding--;
@@ -413,7 +478,11 @@ public final class ChunkRunner {
           }
           lock.wait(POLL_MILLIS);
         }
-        checkStop();
+        if (checkStop()) {
+          abandonQueuedRetries();
+        } else {
+          sendRetries();
+        }
         flushReadySegments();
       }
     }

@@ -20,6 +20,11 @@ final class RetryPolicy {
     return status == 429 || status == 408 || status >= 500;
   }
 
+  /** Answers by which an engine or its gateway says it has too much to do right now. */
+  static boolean isOverload(int status) {
+    return status == 429 || status == 503 || status == 408 || status == 504;
+  }
+
   boolean mayRetry(int attempt) {
     return attempt < maxAttempts;
   }

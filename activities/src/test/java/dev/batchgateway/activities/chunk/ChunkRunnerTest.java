@@ -11,8 +11,8 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
-import dev.batchgateway.activities.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.store.FilesystemFileStore;
@@ -270,6 +270,28 @@ class ChunkRunnerTest {
     assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
     assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-1-3");
     assertThat(metrics.meter("batch.requests.retried").getCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aLineWaitingToBeRetriedHoldsNoPoolPermit() throws Exception {
+    writeChunk(ids(2));
+    limiter.setLimit("pool-m1", 1);
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script(
+                "r-0",
+                status(429, "{\"error\":{\"message\":\"slow down\"}}").retryAfter(300),
+                ok());
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 2, 0));
+    assertThat(client.calls())
+        .as("r-1 is sent with the only permit while r-0 waits out its Retry-After")
+        .containsExactly("r-0", "r-1", "r-0");
+    assertThat(limiter.outcomes("pool-m1").dropped()).isEqualTo(1);
+    assertThat(limiter.outcomes("pool-m1").succeeded()).isEqualTo(2);
+    assertThat(limiter.available("pool-m1")).isEqualTo(1);
   }
 
   @Test
