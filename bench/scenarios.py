@@ -1,5 +1,5 @@
 """The benchmark scenarios. Each one starts its own stack (PostgreSQL, Temporal dev
-server, simulator(s), gateway process(es)) with the settings it needs, runs, stops
+server, Redis, simulator(s), gateway process(es)) with the settings it needs, runs, stops
 everything (also on failure) and returns a result dict:
 
     {"name", "title", "config", "runs", "baseline", "figures", "goals", "analysis", "raw"}
@@ -85,6 +85,7 @@ def overhead(cfg, ctx):
     with Stack("overhead", ctx["logs"] / "overhead") as st:
         st.start_postgres()
         st.start_temporal()
+        st.start_redis()
         sim = st.start_sim(SIM_PORT, "--max-num-seqs", "512", "--max-waiting-queue-length", "10000")
         st.configure_gateway(sim.url, heap=HEAP)
         gw = st.start_gateway("server")
@@ -271,6 +272,7 @@ def prefix_reuse(cfg, ctx):
     with Stack("prefix", ctx["logs"] / "prefix") as st:
         st.start_postgres()
         st.start_temporal()
+        st.start_redis()
 
         # Calibration on a throwaway simulator with a big cache: how the dummy tokenizer
         # counts a prompt, and how many tokens a second request of one prefix finds cached.
@@ -408,6 +410,7 @@ def crash_cost(cfg, ctx):
     with Stack("crash", ctx["logs"] / "crash") as st:
         st.start_postgres()
         st.start_temporal()
+        st.start_redis()
         sim = st.start_sim(SIM_PORT + 2, "--max-num-seqs", "512", "--time-to-first-token",
                            cfg["ttft"], "--max-waiting-queue-length", "10000")
         st.configure_gateway(sim.url, heap=HEAP)
@@ -552,6 +555,7 @@ def scaling(cfg, ctx):
     with Stack("scaling", ctx["logs"] / "scaling") as st:
         st.start_postgres()
         st.start_temporal()
+        st.start_redis()
         sim = st.start_sim(SIM_PORT + 3, "--max-num-seqs", "512", "--max-waiting-queue-length", "10000")
         st.configure_gateway(sim.url, heap=HEAP)
         api = st.start_gateway("api", index=0)
@@ -664,6 +668,7 @@ def interactive(cfg, ctx):
     with Stack("interactive", ctx["logs"] / "interactive") as st:
         st.start_postgres()
         st.start_temporal()
+        st.start_redis()
         sim = st.start_sim(SIM_PORT + 4, *cfg["sim_args"])
         st.configure_gateway(sim.url, heap=HEAP)
         gw = st.start_gateway("server")
