@@ -10,8 +10,13 @@ re-analysed later (`hdrh.histogram.HdrHistogram.decode`). Arrivals that find
 `--max-in-flight` requests still running are counted as `dropped`, not queued, so a slow
 server cannot make the generator's own queue part of the measured latency.
 
-Used as a library by the interactive scenario (bench/scenarios.py): `run(...)` returns the
-same dict. The interactive-protection benchmarks of the adaptive-capacity work build on it.
+Used as a library by the scenarios (bench/scenarios.py): `run(...)` returns the same dict.
+Given a `schedule` of (seconds, rate) phases (waves of load), it also returns one summary
+per phase, and with `samples=True` one row per request, [start, ttft_ms, e2e_ms, phase]
+(start in seconds on the caller's `clock_zero`, a time.monotonic() value, so requests line
+up with other samplers' timelines; ttft_ms and e2e_ms are null for a failed request).
+
+    python3 bench/loadgen.py --url http://127.0.0.1:9100 --phase 20:60 --phase 20:4
 """
 
 import argparse
@@ -77,9 +82,14 @@ class Recorder:
         }
 
 
-async def one_request(client, model, prompt, max_tokens, recorder, headers):
+async def one_request(client, model, prompt, max_tokens, recorder, headers, extra_body=None,
+                      phase=None, sample=None):
+    """One streaming request, recorded in `recorder` and in `phase` (a second Recorder, or
+    None); `sample` is a list [start, ttft_ms, e2e_ms, phase index] filled in place."""
     start = time.perf_counter()
     last = None
+    first = None
+    recorders = (recorder,) if phase is None else (recorder, phase)
     try:
         stream = await client.chat.completions.create(
             model=model,
@@ -87,63 +97,107 @@ async def one_request(client, model, prompt, max_tokens, recorder, headers):
             max_tokens=max_tokens,
             stream=True,
             extra_headers=headers or None,
+            extra_body=extra_body or None,
         )
         async for chunk in stream:
             if not chunk.choices or not chunk.choices[0].delta.content:
                 continue
             now = time.perf_counter()
+            for r in recorders:
+                if last is None:
+                    r.ttft.record_value(max(LOWEST_US, int((now - start) * 1e6)))
+                else:
+                    r.itl.record_value(max(LOWEST_US, int((now - last) * 1e6)))
+                r.tokens += 1
             if last is None:
-                recorder.ttft.record_value(max(LOWEST_US, int((now - start) * 1e6)))
-            else:
-                recorder.itl.record_value(max(LOWEST_US, int((now - last) * 1e6)))
+                first = now
             last = now
-            recorder.tokens += 1
-        recorder.e2e.record_value(max(LOWEST_US, int((time.perf_counter() - start) * 1e6)))
-        recorder.ok += 1
+        e2e = time.perf_counter() - start
+        for r in recorders:
+            r.e2e.record_value(max(LOWEST_US, int(e2e * 1e6)))
+            r.ok += 1
+        if sample is not None:
+            sample[1] = None if first is None else round((first - start) * 1000, 2)
+            sample[2] = round(e2e * 1000, 2)
     except Exception as e:  # every failure is counted, the run goes on
-        recorder.errors += 1
-        if len(recorder.error_samples) < 5:
-            recorder.error_samples.append(repr(e)[:300])
+        for r in recorders:
+            r.errors += 1
+            if len(r.error_samples) < 5:
+                r.error_samples.append(repr(e)[:300])
 
 
-async def run_async(url, model, rate, seconds, prompt_words=64, max_tokens=32,
-                    max_in_flight=256, seed=1, headers=None, api_key="none"):
+async def run_async(url, model, rate=None, seconds=None, prompt_words=64, max_tokens=32,
+                    max_in_flight=256, seed=1, headers=None, api_key="none", schedule=None,
+                    extra_body=None, samples=False, clock_zero=None):
+    """Open-loop Poisson arrivals at `rate` for `seconds`, or through the phases of
+    `schedule` [(seconds, rate), ...] one after the other (a rate of 0 sends nothing)."""
+    if schedule is None:
+        schedule = [(seconds, rate)]
+    schedule = [(float(d), float(r)) for d, r in schedule]
     recorder = Recorder()
+    phases = [Recorder() for _ in schedule]
+    rows = []
     rng = random.Random(seed)
     base = url.rstrip("/")
     if not base.endswith("/v1"):
         base += "/v1"
     client = AsyncOpenAI(base_url=base, api_key=api_key, max_retries=0, timeout=300)
     tasks = set()
+    zero = time.monotonic() if clock_zero is None else clock_zero
+    bounds = []
     try:
         start = time.perf_counter()
-        next_at = start
+        offset = time.monotonic() - zero  # start of the schedule on the caller's clock
+        phase_start = start
         n = 0
-        while True:
-            next_at += rng.expovariate(rate)
-            if next_at - start > seconds:
-                break
-            delay = next_at - time.perf_counter()
+        for index, (length, phase_rate) in enumerate(schedule):
+            phase_end = phase_start + length
+            bounds.append((round(offset + phase_start - start, 3), round(offset + phase_end - start, 3)))
+            next_at = phase_start
+            while phase_rate > 0:
+                next_at += rng.expovariate(phase_rate)
+                if next_at > phase_end:
+                    break
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if len(tasks) >= max_in_flight:
+                    recorder.dropped += 1
+                    phases[index].dropped += 1
+                    continue
+                prompt = f"Question {n}: " + prompt_of_words(prompt_words, seed * 1_000_003 + n)
+                n += 1
+                sample = None
+                if samples:
+                    sample = [round(time.monotonic() - zero, 3), None, None, index]
+                    rows.append(sample)
+                task = asyncio.create_task(one_request(
+                    client, model, prompt, max_tokens, recorder, headers, extra_body,
+                    phases[index] if len(schedule) > 1 else None, sample))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            delay = phase_end - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if len(tasks) >= max_in_flight:
-                recorder.dropped += 1
-                continue
-            prompt = f"Question {n}: " + prompt_of_words(prompt_words, seed * 1_000_003 + n)
-            n += 1
-            task = asyncio.create_task(
-                one_request(client, model, prompt, max_tokens, recorder, headers))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            phase_start = phase_end
         if tasks:
             await asyncio.wait(tasks, timeout=300)
         elapsed = time.perf_counter() - start
     finally:
         await client.close()
-    return recorder.summary(elapsed)
+    out = recorder.summary(elapsed)
+    if len(schedule) > 1:
+        out["phases"] = []
+        for (length, phase_rate), r, (t0, t1) in zip(schedule, phases, bounds):
+            p = r.summary(length)
+            p.update(rate=phase_rate, start=t0, end=t1)
+            out["phases"].append(p)
+    if samples:
+        out["samples"] = rows
+    return out
 
 
-def run(url, model, rate, seconds, **kwargs):
+def run(url, model, rate=None, seconds=None, **kwargs):
     return asyncio.run(run_async(url, model, rate, seconds, **kwargs))
 
 
@@ -153,6 +207,10 @@ def main():
     parser.add_argument("--model", default="Qwen/Qwen3-0.6B")
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--phase", action="append", default=[], metavar="SECONDS:RATE",
+                        help="a phase of a load schedule (repeatable; replaces --rate/--seconds)")
+    parser.add_argument("--ignore-eos", action="store_true",
+                        help="send ignore_eos=true: every answer has max_tokens tokens")
     parser.add_argument("--prompt-words", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--max-in-flight", type=int, default=256)
@@ -163,12 +221,15 @@ def main():
                         help="leave the encoded histograms out of the output")
     args = parser.parse_args()
     headers = dict(h.split(":", 1) for h in args.header)
+    schedule = [tuple(float(x) for x in p.split(":", 1)) for p in args.phase] or None
     result = run(args.url, args.model, args.rate, args.seconds, prompt_words=args.prompt_words,
                  max_tokens=args.max_tokens, max_in_flight=args.max_in_flight, seed=args.seed,
-                 headers=headers)
+                 headers=headers, schedule=schedule,
+                 extra_body={"ignore_eos": True} if args.ignore_eos else None)
     if args.no_histograms:
-        for key in ("ttft", "itl", "e2e"):
-            result[key].pop("encoded", None)
+        for part in [result] + result.get("phases", []):
+            for key in ("ttft", "itl", "e2e"):
+                part[key].pop("encoded", None)
     print(json.dumps(result))
 
 
