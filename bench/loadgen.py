@@ -2,6 +2,11 @@
 fixed arrival rate (open loop, Poisson arrivals), recording time to first token (TTFT),
 inter-token latency (ITL) and end-to-end latency in HdrHistograms (microseconds).
 
+Requests go through a minimal asyncio HTTP/1.1 client (`--client raw`, the default):
+the openai SDK (`--client openai`) costs three to four times the CPU per streamed token,
+and on a 2-core machine a generator that falls behind reads several tokens at once and
+reports its own lateness as TTFT and inter-token latency.
+
     python3 bench/loadgen.py --url http://127.0.0.1:9100 --rate 10 --seconds 30
 
 Prints one JSON object: counts, errors, p50/p90/p99/p99.9/max of each histogram, and
@@ -26,7 +31,6 @@ import random
 import time
 
 from hdrh.histogram import HdrHistogram
-from openai import AsyncOpenAI
 
 LOWEST_US = 1
 HIGHEST_US = 600_000_000  # 10 minutes
@@ -82,6 +86,106 @@ class Recorder:
         }
 
 
+class OpenAIClient:
+    """Streams through the official openai SDK (pydantic models per chunk: three to four
+    times the CPU of RawClient, which matters on a small machine)."""
+
+    def __init__(self, base_url, api_key):
+        from openai import AsyncOpenAI  # imported only when used: a second of CPU
+
+        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=300)
+
+    async def tokens(self, model, prompt, max_tokens, headers, extra_body):
+        stream = await self.client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": prompt}],
+            max_tokens=max_tokens,
+            stream=True,
+            extra_headers=headers or None,
+            extra_body=extra_body or None,
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield time.perf_counter()
+
+    async def close(self):
+        await self.client.close()
+
+
+class RawClient:
+    """A minimal HTTP/1.1 client for streaming chat completions on asyncio streams: one
+    connection per request (loopback), chunked transfer decoding, server-sent events
+    parsed line by line; yields the arrival time of every chunk whose delta carries
+    content. It keeps the generator's own CPU per token small, so that on a shared
+    2-core machine its lateness does not become part of the measured latencies."""
+
+    def __init__(self, base_url, api_key, timeout=300):
+        rest = base_url.split("://", 1)[1]
+        hostport, _, path = rest.partition("/")
+        host, _, port = hostport.partition(":")
+        self.host, self.port = host, int(port or 80)
+        self.path = "/" + path.rstrip("/") + "/chat/completions"
+        self.api_key = api_key
+        self.timeout = timeout
+
+    async def tokens(self, model, prompt, max_tokens, headers, extra_body):
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}],
+                           "max_tokens": max_tokens, "stream": True, **(extra_body or {})}).encode()
+        head = [f"POST {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                "Content-Type: application/json", "Accept: text/event-stream",
+                f"Authorization: Bearer {self.api_key}", f"Content-Length: {len(body)}",
+                "Connection: close"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            status_line = await reader.readline()
+            parts = status_line.split()
+            status = int(parts[1]) if len(parts) > 1 else 0
+            chunked = False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+                    chunked = True
+            if status != 200:
+                rest = await reader.read(2000)
+                raise RuntimeError(f"HTTP {status}: {rest[:300]!r}")
+            buf = b""
+            while True:
+                if chunked:
+                    size_line = await reader.readline()
+                    if not size_line:
+                        break
+                    size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        break
+                    data = (await reader.readexactly(size + 2))[:-2]
+                else:
+                    data = await reader.read(65536)
+                    if not data:
+                        break
+                now = time.perf_counter()
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    # A token is an event whose delta has a non-empty "content" string (the
+                    # first event has only the role, the last only finish_reason / usage).
+                    at = line.find(b'"content":"') if line.startswith(b"data: {") else -1
+                    if at >= 0 and line[at + 11:at + 12] != b'"':
+                        yield now
+        finally:
+            writer.close()
+
+    async def close(self):
+        pass
+
+
+CLIENTS = {"raw": RawClient, "openai": OpenAIClient}
+
+
 async def one_request(client, model, prompt, max_tokens, recorder, headers, extra_body=None,
                       phase=None, sample=None):
     """One streaming request, recorded in `recorder` and in `phase` (a second Recorder, or
@@ -91,18 +195,7 @@ async def one_request(client, model, prompt, max_tokens, recorder, headers, extr
     first = None
     recorders = (recorder,) if phase is None else (recorder, phase)
     try:
-        stream = await client.chat.completions.create(
-            model=model,
-            messages=[{"role": "user", "content": prompt}],
-            max_tokens=max_tokens,
-            stream=True,
-            extra_headers=headers or None,
-            extra_body=extra_body or None,
-        )
-        async for chunk in stream:
-            if not chunk.choices or not chunk.choices[0].delta.content:
-                continue
-            now = time.perf_counter()
+        async for now in client.tokens(model, prompt, max_tokens, headers, extra_body):
             for r in recorders:
                 if last is None:
                     r.ttft.record_value(max(LOWEST_US, int((now - start) * 1e6)))
@@ -128,7 +221,7 @@ async def one_request(client, model, prompt, max_tokens, recorder, headers, extr
 
 async def run_async(url, model, rate=None, seconds=None, prompt_words=64, max_tokens=32,
                     max_in_flight=256, seed=1, headers=None, api_key="none", schedule=None,
-                    extra_body=None, samples=False, clock_zero=None):
+                    extra_body=None, samples=False, clock_zero=None, client="raw"):
     """Open-loop Poisson arrivals at `rate` for `seconds`, or through the phases of
     `schedule` [(seconds, rate), ...] one after the other (a rate of 0 sends nothing)."""
     if schedule is None:
@@ -141,7 +234,7 @@ async def run_async(url, model, rate=None, seconds=None, prompt_words=64, max_to
     base = url.rstrip("/")
     if not base.endswith("/v1"):
         base += "/v1"
-    client = AsyncOpenAI(base_url=base, api_key=api_key, max_retries=0, timeout=300)
+    client = CLIENTS[client](base, api_key)
     tasks = set()
     zero = time.monotonic() if clock_zero is None else clock_zero
     bounds = []
@@ -201,6 +294,34 @@ def run(url, model, rate=None, seconds=None, **kwargs):
     return asyncio.run(run_async(url, model, rate, seconds, **kwargs))
 
 
+def run_process(url, model, rate=None, seconds=None, schedule=None, max_tokens=32, seed=1,
+                ignore_eos=False, clock_zero=None, max_in_flight=256, prompt_words=64,
+                client="raw", timeout=None):
+    """The same as run(..., samples=True) in a child Python process, so the generator has
+    an interpreter (GIL) of its own and the caller's threads (samplers, batch polling)
+    cannot delay its event loop; the histograms are left out. CLOCK_MONOTONIC is
+    system-wide, so samples still line up with `clock_zero`."""
+    import subprocess
+    import sys
+
+    if schedule is None:
+        schedule = [(seconds, rate)]
+    cmd = [sys.executable, __file__, "--url", url, "--model", model, "--max-tokens", str(max_tokens),
+           "--seed", str(seed), "--max-in-flight", str(max_in_flight), "--prompt-words",
+           str(prompt_words), "--client", client, "--no-histograms", "--samples"]
+    for length, phase_rate in schedule:
+        cmd += ["--phase", f"{length}:{phase_rate}"]
+    if ignore_eos:
+        cmd.append("--ignore-eos")
+    if clock_zero is not None:
+        cmd += ["--clock-zero", repr(clock_zero)]
+    total = sum(float(d) for d, _ in schedule)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or total + 400)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen failed ({out.returncode}): {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="server base URL, with or without /v1")
@@ -217,6 +338,12 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                         help="extra request header, e.g. x-gateway-inference-objective:chat")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
+                        help="raw: minimal asyncio HTTP client (default); openai: the SDK")
+    parser.add_argument("--samples", action="store_true",
+                        help="add one [start, ttft_ms, e2e_ms, phase] row per request")
+    parser.add_argument("--clock-zero", type=float, default=None,
+                        help="time.monotonic() value sample starts are relative to")
     parser.add_argument("--no-histograms", action="store_true",
                         help="leave the encoded histograms out of the output")
     args = parser.parse_args()
@@ -225,7 +352,8 @@ def main():
     result = run(args.url, args.model, args.rate, args.seconds, prompt_words=args.prompt_words,
                  max_tokens=args.max_tokens, max_in_flight=args.max_in_flight, seed=args.seed,
                  headers=headers, schedule=schedule,
-                 extra_body={"ignore_eos": True} if args.ignore_eos else None)
+                 extra_body={"ignore_eos": True} if args.ignore_eos else None,
+                 samples=args.samples, clock_zero=args.clock_zero, client=args.client)
     if args.no_histograms:
         for part in [result] + result.get("phases", []):
             for key in ("ttft", "itl", "e2e"):
