@@ -1132,6 +1132,8 @@ def capacity_drop(cfg, ctx):
         cal = calibrate(sim.url, tokens)
         rate = round(cfg["interactive_share"] * slots / (cal["e2e_median_ms"] / 1000), 2)
         slow = _slow(cfg)
+        log(f"capacity_drop: one request takes {cal['e2e_median_ms']:.0f} ms alone; "
+            f"{cfg['interactive_share']:.0%} of {slots} slots = {rate}/s")
         result["config"] = {
             "simulator_args": sim_args, "max_num_seqs": slots, "slowdown": cfg["slowdown"],
             "admin_change": slow, "interactive_max_tokens": tokens,
