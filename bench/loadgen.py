@@ -67,8 +67,9 @@ class Recorder:
             out = {"count": h.get_total_count(),
                    "mean_ms": round(h.get_mean_value() / 1000, 3),
                    "max_ms": round(h.get_max_value() / 1000, 3)}
-            for p in PERCENTILES:
-                out[f"p{p:g}_ms"] = round(h.get_value_at_percentile(p) / 1000, 3)
+            # One pass over the counts for all percentiles.
+            for p, v in h.get_percentile_to_value_dict(list(PERCENTILES)).items():
+                out[f"p{p:g}_ms"] = round(v / 1000, 3)
             out["encoded"] = h.encode().decode()
             return out
 
