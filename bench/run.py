@@ -51,8 +51,8 @@ MODES = {
                         warmup_lines=2_000, timeout=900),
         "interactive": dict(INTERACTIVE, phase_seconds=15, reps=1, batch_lines=12_000,
                             batch_alone_seconds=10),
-        "capacity_drop": dict(CAPACITY_DROP, pre_seconds=20, post_seconds=40, baseline_seconds=15,
-                              batch_lines=4_000, reps=1),
+        "capacity_drop": dict(CAPACITY_DROP, pre_seconds=15, post_seconds=30, baseline_seconds=10,
+                              batch_lines=3_000, reps=1),
         "limiter": dict(lines=30_000, reps=2, warmup_lines=10_000, timeout=600),
     },
     "full": {
