@@ -361,6 +361,12 @@ def capacity_drop(result, path, raw=None):
     a3.legend(fontsize=8, loc="upper right")
     for ax in (a1, a2, a3):
         ax.axvline(0, color="red", lw=1)
+        if rep.get("t_restore") is not None:  # speed restored so that the batch can finish
+            ax.axvline(rep["t_restore"] - t_change, color="green", lw=1, ls="--")
+    a3.text(0, a3.get_ylim()[1], " slower", color="red", fontsize=8, va="top")
+    if rep.get("t_restore") is not None:
+        a3.text(rep["t_restore"] - t_change, a3.get_ylim()[1], " speed restored (batch finishes)",
+                color="green", fontsize=8, va="top")
     def secs(v, missing):
         return missing if v is None else f"{v:.1f} s"
 

@@ -1195,6 +1195,7 @@ def capacity_drop(cfg, ctx):
                 status_at_end = client.batches.retrieve(batch.id).status
                 # Let the batch finish at full speed: it must complete, every line once.
                 _post_admin(sim.url, _fast(cfg))
+                t_restore = time.monotonic() - zero
                 batch, done_at, _ = br.wait(client, batch.id, cfg["timeout"], poll=1.0, start=zero)
             finally:
                 rows = sampler.stop()
@@ -1240,7 +1241,7 @@ def capacity_drop(cfg, ctx):
             }
             runs.append(run)
             raw[f"rep{rep + 1}"] = {"samples": load["samples"], "rows": rows, "windows": windows,
-                                    "t_change": t_change}
+                                    "t_change": t_change, "t_restore": t_restore}
             log(f"capacity_drop: limit settled in {settle} s (final {final}); TTFT p99 back within "
                 f"{cfg['recovery_bound']}× of {baseline_p99} ms after {recovery} s; batch "
                 f"{batch.status}, lost {lost}, duplicated {duplicated}")
