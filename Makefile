@@ -33,10 +33,11 @@ run: ## run the gateway with PostgreSQL, Temporal and the simulator (state in .d
 .PHONY: bench bench-full
 # The harness's Python packages go into the project's .venv (as `make test`'s do),
 # installed again only when bench/requirements.txt changes (scripts/lib.sh ensure_venv).
+# The benchmark stacks also start Debian's redis-server (the limiter's permits live there).
 VENV_PY := .venv/bin/python
-BENCH_PREP = bash -c 'source scripts/lib.sh && ensure_venv bench/requirements.txt && ensure_postgres_installed' && \
+BENCH_PREP = bash -c 'source scripts/lib.sh && ensure_venv bench/requirements.txt && ensure_postgres_installed && ensure_debs redis-server redis-server' && \
 	bash scripts/tools.sh temporal llm-d-inference-sim
-bench: ## quick benchmark pass (< 10 min): regenerates docs/benchmarks.md and docs/bench/
+bench: ## quick benchmark pass (~15 min): regenerates docs/benchmarks.md and docs/bench/
 	$(BENCH_PREP)
 	$(MAKE) build
 	$(VENV_PY) bench/run.py --mode quick
