@@ -19,6 +19,8 @@ import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Files and batches in PostgreSQL. Every statement is scoped by tenant. */
 public final class JdbiMetadataStore implements MetadataStore {
@@ -47,6 +49,7 @@ public final class JdbiMetadataStore implements MetadataStore {
         ) c ON TRUE
       """;
 
+  private static final Logger log = LoggerFactory.getLogger(JdbiMetadataStore.class);
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
   private final Jdbi jdbi;
@@ -275,7 +278,8 @@ public final class JdbiMetadataStore implements MetadataStore {
       Map<String, String> metadata = json.readValue(text.get(), STRING_MAP);
       return metadata == null ? Map.of() : metadata;
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("Batch " + batchId + " has unreadable metadata", e);
+      log.warn("Batch {} has unreadable metadata; ignoring it: {}", batchId, e.getMessage());
+      return Map.of();
     }
   }
 

@@ -36,7 +36,9 @@ final class RankingHeaders {
     }
     HeaderSettings.Header slo = settings.getSloTtft();
     if (slo.isEnabled() && context.deadlineEpochSeconds() > 0) {
-      long left = Math.max(0, context.deadlineEpochSeconds() * 1000 - nowMillis);
+      long deadline = context.deadlineEpochSeconds();
+      long deadlineMillis = deadline > Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : deadline * 1000;
+      long left = Math.max(0, deadlineMillis - nowMillis);
       headers.put(slo.nameOr(HeaderSettings.SLO_TTFT), Long.toString(left));
     }
     return headers;

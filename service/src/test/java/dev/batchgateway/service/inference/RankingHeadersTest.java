@@ -31,6 +31,14 @@ class RankingHeadersTest {
   }
 
   @Test
+  void aFarDeadlineDoesNotOverflow() throws Exception {
+    RequestContext never = new RequestContext("acme", "batch_4", Long.MAX_VALUE, Map.of());
+
+    assertThat(headers("{}").of(never, 1_000))
+        .containsEntry("x-slo-ttft-ms", Long.toString(Long.MAX_VALUE - 1_000));
+  }
+
+  @Test
   void aRequestWithoutABatchGetsNoBatchHeaders() throws Exception {
     assertThat(headers("{objective: {value: batch}}").of(RequestContext.NONE, 0))
         .containsExactly(Map.entry("x-gateway-inference-objective", "batch"));
