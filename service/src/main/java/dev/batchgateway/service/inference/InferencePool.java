@@ -207,7 +207,7 @@ final class InferencePool {
         union = union == null ? new HashSet<>() : union;
         union.addAll(served);
       } catch (IOException e) {
-        log.warn("Pool {}: cannot read the model list from {}: {}", name, endpoint, e.getMessage());
+        log.warn("Pool {}: cannot read the model list from {}: {}", name, endpoint, e.toString());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return discoveredModels;
