@@ -2,10 +2,12 @@ package dev.batchgateway.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
+import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
@@ -108,7 +110,17 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   clock));
     }
     if (role.runsWorker()) {
-      HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
+      BatchSettings batchSettings = config.getBatches().toSettings();
+      HttpInferenceClient inference =
+          new HttpInferenceClient(
+              config.getInference(),
+              new PoolRetry(
+                  batchSettings.maxAttempts(),
+                  batchSettings.initialBackoff(),
+                  batchSettings.maxBackoff()),
+              json,
+              clock,
+              System::getenv);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
       ChunkRunner runner =
@@ -118,7 +130,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               metadata,
               inference,
               new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
-              config.getBatches().toSettings(),
+              batchSettings,
               retries,
               environment.metrics());
       environment
@@ -128,7 +140,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   temporal,
                   config.getTemporal(),
                   new BatchLifecycleActivitiesImpl(
-                      json, metadata, store, inference, config.getBatches().toSettings(), clock),
+                      json, metadata, store, inference, batchSettings, clock),
                   new ChunkActivitiesImpl(runner, metadata, clock)));
     }
   }
