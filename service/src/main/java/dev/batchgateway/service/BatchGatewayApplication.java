@@ -9,6 +9,8 @@ import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.capacity.CapacityControl;
+import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
@@ -111,13 +113,15 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
+      LocalConcurrencyLimiter limiter =
+          new LocalConcurrencyLimiter(config.getBatches().getPoolPermits());
       ChunkRunner runner =
           new ChunkRunner(
               json,
               store,
               metadata,
               inference,
-              new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
+              limiter,
               config.getBatches().toSettings(),
               retries,
               environment.metrics());
@@ -130,6 +134,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   new BatchLifecycleActivitiesImpl(
                       json, metadata, store, inference, config.getBatches().toSettings(), clock),
                   new ChunkActivitiesImpl(runner, metadata, clock)));
+      CapacitySettings capacity = config.getCapacity();
+      CapacityControl.register(
+          environment, temporal, capacity, capacity.pools(config.getInference().getUrl()), limiter);
     }
   }
 

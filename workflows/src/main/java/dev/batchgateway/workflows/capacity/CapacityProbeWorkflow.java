@@ -21,6 +21,13 @@ public interface CapacityProbeWorkflow {
   @WorkflowMethod
   void run(ProbeInput input);
 
+  /**
+   * Replaces the settings; sent by every worker at start-up with its configuration, so a changed
+   * configuration reaches a probe that is already running.
+   */
+  @SignalMethod
+  void configure(PoolProbeSpec spec);
+
   /** Holds the limit at the given permits until {@link #unpin}. */
   @SignalMethod
   void pin(PinRequest request);

@@ -28,41 +28,43 @@ public class CapacityProbeWorkflowImpl implements CapacityProbeWorkflow {
   private long asOfMillis;
   private int iteration;
 
-  /** Bumped by every signal that changes the steering; a running probe then restarts. */
-  private int steeringVersion;
+  /** Bumped by every signal that changes the settings or steering; a running probe restarts. */
+  private int policyVersion;
 
   @Override
   public void run(ProbeInput input) {
-    spec = input.spec();
     state = input.state();
-    // A signal delivered before run() started has already set the steering: it wins.
+    // Signals delivered before run() started have already set these: they win.
+    if (spec == null) {
+      spec = input.spec();
+    }
     if (steering == null) {
       steering = input.steering();
     }
-    // The stub's timeout depends on the run length, which comes with the input.
-    CapacityProbeActivities probes =
-        Workflow.newActivityStub(
-            CapacityProbeActivities.class,
-            ActivityPolicies.capacityProbe(Duration.ofMillis(spec.runMillis())));
     log.info("Capacity probe for pool {} starts with {}", spec.pool(), steering);
 
     while (iteration < input.iterationsPerRun() && !Workflow.getInfo().isContinueAsNewSuggested()) {
       iteration++;
-      runProbe(probes);
+      runProbe();
     }
     Workflow.await(Workflow::isEveryHandlerFinished);
     Workflow.continueAsNew(new ProbeInput(spec, steering, state, input.iterationsPerRun()));
   }
 
-  private void runProbe(CapacityProbeActivities probes) {
-    int seen = steeringVersion;
+  private void runProbe() {
+    // The stub's timeout depends on the run length, which a configure signal may change.
+    CapacityProbeActivities probes =
+        Workflow.newActivityStub(
+            CapacityProbeActivities.class,
+            ActivityPolicies.capacityProbe(Duration.ofMillis(spec.runMillis())));
+    int seen = policyVersion;
     ProbeRequest request = new ProbeRequest(spec, steering, state);
     List<Promise<ProbeResult>> box = new ArrayList<>(1);
     CancellationScope scope =
         Workflow.newCancellationScope(() -> box.add(Async.function(probes::probe, request)));
     scope.run();
     Promise<ProbeResult> probe = box.get(0);
-    Workflow.await(() -> probe.isCompleted() || steeringVersion != seen);
+    Workflow.await(() -> probe.isCompleted() || policyVersion != seen);
     if (!probe.isCompleted()) {
       scope.cancel();
     }
@@ -80,12 +82,20 @@ public class CapacityProbeWorkflowImpl implements CapacityProbeWorkflow {
     Steering current = steering == null ? Steering.NONE : steering;
     if (!Objects.equals(current, next)) {
       steering = next;
-      steeringVersion++;
+      policyVersion++;
     }
   }
 
   private Steering current() {
     return steering == null ? Steering.NONE : steering;
+  }
+
+  @Override
+  public void configure(PoolProbeSpec next) {
+    if (next != null && !next.equals(spec)) {
+      spec = next;
+      policyVersion++;
+    }
   }
 
   @Override

@@ -79,6 +79,23 @@ class CapacityProbeWorkflowTest {
   }
 
   @Test
+  void configureRestartsTheProbeWithTheNewSettings(WorkflowClient client, Worker worker)
+      throws Exception {
+    CapacityProbeWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, ProbeInput.start(SPEC));
+    probes.awaitRequest(1);
+
+    PoolProbeSpec faster =
+        new PoolProbeSpec("default", SPEC.metricsUrls(), 16, 1, 64, 2, 0.1, 100, 30_000);
+    workflow.configure(faster);
+    workflow.configure(faster);
+
+    assertThat(probes.awaitRequest(2).spec()).isEqualTo(faster);
+    assertThat(workflow.state().spec()).isEqualTo(faster);
+    assertThat(probes.requests).hasSize(2);
+  }
+
+  @Test
   void aSignalThatChangesNothingLeavesTheProbeRunning(WorkflowClient client, Worker worker)
       throws Exception {
     CapacityProbeWorkflow workflow = stub(client, worker);
