@@ -66,9 +66,9 @@ public final class ActivityPolicies {
   /**
    * Capacity probe heartbeat timeout. Cancellation reaches an activity only with a heartbeat, which
    * the SDK sends at most every 80% of this, so it bounds how long a pin or pause takes to apply
-   * (about 2.4 s) as well as how long a dead worker leaves the limit unattended.
+   * (about 3.2 s) as well as how long a dead worker leaves the limit unattended.
    */
-  public static final Duration CAPACITY_HEARTBEAT_TIMEOUT = Duration.ofSeconds(3);
+  public static final Duration CAPACITY_HEARTBEAT_TIMEOUT = Duration.ofSeconds(4);
 
   /**
    * The capacity probe loop: retried forever, since the limit must always have an owner; a retry

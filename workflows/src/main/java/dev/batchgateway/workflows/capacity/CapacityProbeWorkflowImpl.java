@@ -31,6 +31,9 @@ public class CapacityProbeWorkflowImpl implements CapacityProbeWorkflow {
   /** Bumped by every signal that changes the settings or steering; a running probe restarts. */
   private int policyVersion;
 
+  /** Set when the engines changed: what was learned of the old ones does not apply. */
+  private boolean forgetState;
+
   @Override
   public void run(ProbeInput input) {
     state = input.state();
@@ -76,6 +79,10 @@ public class CapacityProbeWorkflowImpl implements CapacityProbeWorkflow {
       log.warn(
           "Capacity probe for pool {} ended without its state: {}", spec.pool(), e.getMessage());
     }
+    if (forgetState) {
+      state = ControllerState.INITIAL;
+      forgetState = false;
+    }
   }
 
   private void steer(Steering next) {
@@ -93,6 +100,7 @@ public class CapacityProbeWorkflowImpl implements CapacityProbeWorkflow {
   @Override
   public void configure(PoolProbeSpec next) {
     if (next != null && !next.equals(spec)) {
+      forgetState = spec != null && !spec.metricsUrls().equals(next.metricsUrls());
       spec = next;
       policyVersion++;
     }

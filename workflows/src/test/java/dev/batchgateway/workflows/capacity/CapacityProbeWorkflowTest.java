@@ -90,9 +90,25 @@ class CapacityProbeWorkflowTest {
     workflow.configure(faster);
     workflow.configure(faster);
 
-    assertThat(probes.awaitRequest(2).spec()).isEqualTo(faster);
+    ProbeRequest second = probes.awaitRequest(2);
+    assertThat(second.spec()).isEqualTo(faster);
+    assertThat(second.state().decisions()).as("same engines: the state is kept").isEqualTo(1);
     assertThat(workflow.state().spec()).isEqualTo(faster);
     assertThat(probes.requests).hasSize(2);
+  }
+
+  @Test
+  void configuringOtherEnginesForgetsWhatWasLearned(WorkflowClient client, Worker worker)
+      throws Exception {
+    CapacityProbeWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, ProbeInput.start(SPEC));
+    probes.awaitRequest(1);
+
+    workflow.configure(
+        new PoolProbeSpec(
+            "default", List.of("http://127.0.0.1:2/metrics"), 32, 1, 256, 2, 0.1, 200, 60_000));
+
+    assertThat(probes.awaitRequest(2).state()).isEqualTo(ControllerState.INITIAL);
   }
 
   @Test
