@@ -76,8 +76,10 @@ class CapacityProbeReplayTest {
       probes.awaitRequest(1);
       workflow.pin(new PinRequest(8));
       probes.awaitRequest(2);
-      probes.blockUntilCancelled = false;
       workflow.pause();
+      probes.awaitRequest(3);
+      // The third probe now returns on its own, and the workflow continues as new.
+      probes.blockUntilCancelled = false;
       probes.awaitRequest(5);
       return client.fetchHistory(run.getWorkflowId(), run.getRunId());
     }
