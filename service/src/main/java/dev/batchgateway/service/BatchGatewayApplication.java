@@ -11,6 +11,8 @@ import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.capacity.CapacityControl;
+import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
@@ -123,13 +125,15 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               System::getenv);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
+      LocalConcurrencyLimiter limiter =
+          new LocalConcurrencyLimiter(config.getBatches().getPoolPermits());
       ChunkRunner runner =
           new ChunkRunner(
               json,
               store,
               metadata,
               inference,
-              new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
+              limiter,
               batchSettings,
               retries,
               environment.metrics());
@@ -142,6 +146,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   new BatchLifecycleActivitiesImpl(
                       json, metadata, store, inference, batchSettings, clock),
                   new ChunkActivitiesImpl(runner, metadata, clock)));
+      CapacitySettings capacity = config.getCapacity();
+      CapacityControl.register(
+          environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);
     }
   }
 

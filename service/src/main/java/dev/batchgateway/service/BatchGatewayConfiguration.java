@@ -1,6 +1,7 @@
 package dev.batchgateway.service;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.files.FileStoreSettings;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.temporal.TemporalSettings;
@@ -21,6 +22,8 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
 
   @Valid @NotNull @JsonProperty private BatchLimits batches = new BatchLimits();
+
+  @Valid @NotNull @JsonProperty private CapacitySettings capacity = new CapacitySettings();
 
   /** {@code key:tenant} pairs, comma-separated. */
   @NotNull @JsonProperty private String apiKeys = "sk-local:default";
@@ -43,6 +46,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public BatchLimits getBatches() {
     return batches;
+  }
+
+  public CapacitySettings getCapacity() {
+    return capacity;
   }
 
   public String getApiKeys() {
