@@ -1,5 +1,6 @@
 package dev.batchgateway.activities.port;
 
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
@@ -16,6 +17,12 @@ public interface MetadataStore {
 
   /** The batch's current status, or empty if the batch does not exist. */
   Optional<BatchStatus> batchStatus(String tenant, String batchId);
+
+  /**
+   * The batch's status, recorded priority and pace in one read, or empty if the batch does not
+   * exist. Running chunks call it every second.
+   */
+  Optional<BatchControl> batchControl(String tenant, String batchId);
 
   /**
    * Moves a batch to {@code next} if its current status allows it, and stamps the matching

@@ -1,5 +1,6 @@
 package dev.batchgateway.activities.testing;
 
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
@@ -39,6 +40,11 @@ public final class RecordingMetadataStore implements MetadataStore {
 
   @Override
   public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
+    throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public Optional<BatchControl> batchControl(String tenant, String batchId) {
     throw new UnsupportedOperationException();
   }
 
