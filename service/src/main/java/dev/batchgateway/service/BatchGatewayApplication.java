@@ -5,6 +5,7 @@ import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
@@ -111,13 +112,16 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
+      LocalConcurrencyLimiter pools =
+          new LocalConcurrencyLimiter(config.getBatches().getPoolPermits());
       ChunkRunner runner =
           new ChunkRunner(
               json,
               store,
               metadata,
               inference,
-              new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
+              new SharingConcurrencyLimiter(
+                  pools, pools, config.getBatches().toSharing(), clock, environment.metrics()),
               config.getBatches().toSettings(),
               retries,
               environment.metrics());
