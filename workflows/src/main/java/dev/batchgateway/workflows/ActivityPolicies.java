@@ -17,22 +17,16 @@ public final class ActivityPolicies {
 
   private ActivityPolicies() {}
 
+  /**
+   * {@code options} on {@link TaskQueues#LIFECYCLE}, where status writes, plan and finalize run
+   * with worker slots of their own.
+   */
+  public static ActivityOptions onLifecycleQueue(ActivityOptions options) {
+    return ActivityOptions.newBuilder(options).setTaskQueue(TaskQueues.LIFECYCLE).build();
+  }
+
   /** Status writes: short, retried until the database answers. */
   public static ActivityOptions status() {
-    return ActivityOptions.newBuilder(statusOnWorkflowQueue())
-        .setTaskQueue(TaskQueues.LIFECYCLE)
-        .build();
-  }
-
-  /** Plan and finalize, on the lifecycle queue. */
-  public static ActivityOptions fileWork() {
-    return ActivityOptions.newBuilder(fileWorkOnWorkflowQueue())
-        .setTaskQueue(TaskQueues.LIFECYCLE)
-        .build();
-  }
-
-  /** {@link #status()} as workflows started before the lifecycle queue schedule it. */
-  static ActivityOptions statusOnWorkflowQueue() {
     return ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofSeconds(30))
         .setRetryOptions(
@@ -43,11 +37,8 @@ public final class ActivityPolicies {
         .build();
   }
 
-  /**
-   * Plan and finalize stream whole files, so they heartbeat and get a long start-to-close. This is
-   * how workflows started before the lifecycle queue schedule them.
-   */
-  static ActivityOptions fileWorkOnWorkflowQueue() {
+  /** Plan and finalize stream whole files, so they heartbeat and get a long start-to-close. */
+  public static ActivityOptions fileWork() {
     return ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofMinutes(30))
         .setHeartbeatTimeout(Duration.ofSeconds(30))

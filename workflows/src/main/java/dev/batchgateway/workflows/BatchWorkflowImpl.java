@@ -64,16 +64,14 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     boolean lifecycleQueue =
         Workflow.getVersion(LIFECYCLE_QUEUE_CHANGE, Workflow.DEFAULT_VERSION, 1) >= 1;
     cancelChunksFirst = lifecycleQueue;
-    statusWriter =
-        Workflow.newActivityStub(
-            BatchLifecycleActivities.class,
-            lifecycleQueue ? ActivityPolicies.status() : ActivityPolicies.statusOnWorkflowQueue());
-    fileWork =
-        Workflow.newActivityStub(
-            BatchLifecycleActivities.class,
-            lifecycleQueue
-                ? ActivityPolicies.fileWork()
-                : ActivityPolicies.fileWorkOnWorkflowQueue());
+    ActivityOptions status = ActivityPolicies.status();
+    ActivityOptions files = ActivityPolicies.fileWork();
+    if (lifecycleQueue) {
+      status = ActivityPolicies.onLifecycleQueue(status);
+      files = ActivityPolicies.onLifecycleQueue(files);
+    }
+    statusWriter = Workflow.newActivityStub(BatchLifecycleActivities.class, status);
+    fileWork = Workflow.newActivityStub(BatchLifecycleActivities.class, files);
     // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
     if (!priorityDirty) {
       this.priority = input.priority();
