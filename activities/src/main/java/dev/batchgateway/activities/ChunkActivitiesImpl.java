@@ -3,6 +3,7 @@ package dev.batchgateway.activities;
 import dev.batchgateway.activities.chunk.ChunkControl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.chunk.ChunkStoppedException;
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.ChunkActivities;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 
 public class ChunkActivitiesImpl implements ChunkActivities {
   /** How often a chunk asks whether its batch was stopped. */
@@ -51,7 +53,8 @@ public class ChunkActivitiesImpl implements ChunkActivities {
   /**
    * Heartbeats carry the checkpoint and bring back Temporal's cancel request. The batch row is read
    * too, because a cancel shows there within a second while a heartbeat answer can lag by most of
-   * the heartbeat timeout.
+   * the heartbeat timeout; the same read brings the batch's current priority and pace to the permit
+   * requests, so a reprioritize reaches running chunks within about a second.
    */
   private final class TemporalChunkControl implements ChunkControl {
     private final ActivityExecutionContext context;
@@ -59,6 +62,7 @@ public class ChunkActivitiesImpl implements ChunkActivities {
     private ChunkCheckpoint last = new ChunkCheckpoint(0, 0);
     private long nextCheckMillis;
     private volatile boolean stopped;
+    private volatile BatchControl latest;
     private ActivityCompletionException completion;
 
     TemporalChunkControl(ActivityExecutionContext context, ChunkTask task) {
@@ -84,11 +88,17 @@ public class ChunkActivitiesImpl implements ChunkActivities {
       nextCheckMillis = now + STOP_CHECK_INTERVAL.toMillis();
       heartbeat();
       if (!stopped) {
-        BatchStatus status =
-            metadata.batchStatus(task.tenant(), task.batchId()).orElse(BatchStatus.CANCELLED);
+        Optional<BatchControl> read = metadata.batchControl(task.tenant(), task.batchId());
+        read.ifPresent(control -> latest = control);
+        BatchStatus status = read.map(BatchControl::status).orElse(BatchStatus.CANCELLED);
         stopped = status == BatchStatus.CANCELLING || status.isTerminal();
       }
       return stopped;
+    }
+
+    @Override
+    public Optional<BatchControl> latest() {
+      return Optional.ofNullable(latest);
     }
 
     private void heartbeat() {

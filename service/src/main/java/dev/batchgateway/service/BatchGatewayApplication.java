@@ -6,6 +6,7 @@ import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
@@ -133,7 +134,8 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               store,
               metadata,
               inference,
-              limiter,
+              new SharingConcurrencyLimiter(
+                  limiter, limiter, config.getBatches().toSharing(), clock, environment.metrics()),
               batchSettings,
               retries,
               environment.metrics());

@@ -1,9 +1,14 @@
 package dev.batchgateway.service;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.limiter.SharingSettings;
 import io.dropwizard.util.DataSize;
 import io.dropwizard.util.Duration;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
@@ -65,6 +70,33 @@ public class BatchLimits {
   /** Whether batches order their lines by prompt prefix unless they say otherwise. */
   @JsonProperty private boolean sortByPrefix = true;
 
+  /** Lowest priority a batch can have; a lower one asked for is raised to it. */
+  @JsonProperty private int minPriority = -100;
+
+  /** Highest priority a batch can have; a higher one asked for is lowered to it. */
+  @JsonProperty private int maxPriority = 100;
+
+  /**
+   * Highest priority each listed tenant may ask for, by tenant; asking for more is refused with a
+   * 400. Tenants not listed may use the whole range.
+   */
+  @NotNull @JsonProperty private Map<String, Integer> tenantMaxPriority = new LinkedHashMap<>();
+
+  /** Share of a pool's permits every running batch keeps, however low its priority. */
+  @DecimalMin("0")
+  @DecimalMax("1")
+  @JsonProperty
+  private double minShare = 0.05;
+
+  /**
+   * A batch is reported at risk when, at its rate so far, it needs more than this fraction of the
+   * time left in its window.
+   */
+  @DecimalMin("0.01")
+  @DecimalMax("1")
+  @JsonProperty
+  private double atRiskSafety = 0.8;
+
   public long maxFileBytes() {
     return maxFileSize.toBytes();
   }
@@ -87,6 +119,37 @@ public class BatchLimits {
 
   public boolean isSortByPrefix() {
     return sortByPrefix;
+  }
+
+  public int getMinPriority() {
+    return minPriority;
+  }
+
+  public int getMaxPriority() {
+    return maxPriority;
+  }
+
+  public Map<String, Integer> getTenantMaxPriority() {
+    return tenantMaxPriority;
+  }
+
+  @JsonIgnore
+  @AssertTrue(message = "minPriority must not exceed maxPriority")
+  public boolean isPriorityRangeValid() {
+    return minPriority <= maxPriority;
+  }
+
+  public SharingSettings toSharing() {
+    SharingSettings defaults = SharingSettings.defaults();
+    return new SharingSettings(
+        minPriority,
+        maxPriority,
+        defaults.priorityStep(),
+        minShare,
+        atRiskSafety,
+        defaults.atRiskBoost(),
+        defaults.minObservation(),
+        defaults.idleAfter());
   }
 
   public BatchSettings toSettings() {

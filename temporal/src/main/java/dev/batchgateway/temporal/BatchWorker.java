@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Polls the batch task queue: runs batch workflows and their activities on this node. */
+/**
+ * Polls the batch task queue (batch workflows and chunks) and the lifecycle queue (status writes,
+ * plan, finalize), each with its own activity slots, on this node.
+ */
 public final class BatchWorker implements Managed {
   private static final Logger log = LoggerFactory.getLogger(BatchWorker.class);
 
@@ -32,13 +35,22 @@ public final class BatchWorker implements Managed {
                 .setMaxConcurrentWorkflowTaskExecutionSize(settings.getMaxConcurrentWorkflowTasks())
                 .build());
     worker.registerWorkflowImplementationTypes(BatchWorkflowImpl.class);
+    // Lifecycle activities stay here too for workflows started before they had their own queue.
     worker.registerActivitiesImplementations(lifecycle, chunks);
+    factory
+        .newWorker(
+            TaskQueues.LIFECYCLE,
+            WorkerOptions.newBuilder()
+                .setMaxConcurrentActivityExecutionSize(
+                    settings.getMaxConcurrentLifecycleActivities())
+                .build())
+        .registerActivitiesImplementations(lifecycle);
   }
 
   @Override
   public void start() {
     factory.start();
-    log.info("Worker polling task queue {}", TaskQueues.BATCH);
+    log.info("Worker polling task queues {} and {}", TaskQueues.BATCH, TaskQueues.LIFECYCLE);
   }
 
   /**

@@ -12,6 +12,12 @@ public class TemporalSettings {
 
   @JsonProperty private int maxConcurrentWorkflowTasks = 16;
 
+  /**
+   * Lifecycle activities (status writes, plan, finalize) one worker runs at once. They have their
+   * own task queue and slots, so running chunks never make them wait.
+   */
+  @JsonProperty private int maxConcurrentLifecycleActivities = 16;
+
   public String getTarget() {
     return target;
   }
@@ -42,5 +48,13 @@ public class TemporalSettings {
 
   public void setMaxConcurrentWorkflowTasks(int maxConcurrentWorkflowTasks) {
     this.maxConcurrentWorkflowTasks = maxConcurrentWorkflowTasks;
+  }
+
+  public int getMaxConcurrentLifecycleActivities() {
+    return maxConcurrentLifecycleActivities;
+  }
+
+  public void setMaxConcurrentLifecycleActivities(int maxConcurrentLifecycleActivities) {
+    this.maxConcurrentLifecycleActivities = maxConcurrentLifecycleActivities;
   }
 }

@@ -17,6 +17,14 @@ public final class ActivityPolicies {
 
   private ActivityPolicies() {}
 
+  /**
+   * {@code options} on {@link TaskQueues#LIFECYCLE}, where status writes, plan and finalize run
+   * with worker slots of their own.
+   */
+  public static ActivityOptions onLifecycleQueue(ActivityOptions options) {
+    return ActivityOptions.newBuilder(options).setTaskQueue(TaskQueues.LIFECYCLE).build();
+  }
+
   /** Status writes: short, retried until the database answers. */
   public static ActivityOptions status() {
     return ActivityOptions.newBuilder()

@@ -35,10 +35,16 @@ public class BatchWorkflowImpl implements BatchWorkflow {
 
   private record RunningChunk(CancellationScope scope, Promise<ChunkOutcome> promise) {}
 
-  private final BatchLifecycleActivities statusWriter =
-      Workflow.newActivityStub(BatchLifecycleActivities.class, ActivityPolicies.status());
-  private final BatchLifecycleActivities fileWork =
-      Workflow.newActivityStub(BatchLifecycleActivities.class, ActivityPolicies.fileWork());
+  /**
+   * Version 1 moves lifecycle activities to {@link TaskQueues#LIFECYCLE} and, on a stop, cancels
+   * the chunks before recording the stop. Both change the commands a workflow emits, so workflows
+   * started before keep the old behaviour.
+   */
+  static final String LIFECYCLE_QUEUE_CHANGE = "lifecycle-queue-cancel-first";
+
+  private BatchLifecycleActivities statusWriter;
+  private BatchLifecycleActivities fileWork;
+  private boolean cancelChunksFirst;
 
   private BatchInput input;
   private BatchStatus status = BatchStatus.VALIDATING;
@@ -55,6 +61,17 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   @Override
   public BatchOutcome run(BatchInput input) {
     this.input = input;
+    boolean lifecycleQueue =
+        Workflow.getVersion(LIFECYCLE_QUEUE_CHANGE, Workflow.DEFAULT_VERSION, 1) >= 1;
+    cancelChunksFirst = lifecycleQueue;
+    ActivityOptions status = ActivityPolicies.status();
+    ActivityOptions files = ActivityPolicies.fileWork();
+    if (lifecycleQueue) {
+      status = ActivityPolicies.onLifecycleQueue(status);
+      files = ActivityPolicies.onLifecycleQueue(files);
+    }
+    statusWriter = Workflow.newActivityStub(BatchLifecycleActivities.class, status);
+    fileWork = Workflow.newActivityStub(BatchLifecycleActivities.class, files);
     // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
     if (!priorityDirty) {
       this.priority = input.priority();
@@ -172,15 +189,15 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     int parallel = Math.max(1, input.parallelChunks());
     boolean cancelSent = false;
     while (true) {
-      if (priorityDirty) {
-        priorityDirty = false;
-        statusWriter.recordPriority(new PriorityChange(input.batchId(), input.tenant(), priority));
+      if (!cancelChunksFirst) {
+        recordPriorityIfChanged();
       }
       if (stop != null && !cancelSent) {
-        persistStop();
-        pending.clear();
-        running.values().forEach(chunk -> chunk.scope().cancel());
+        stopChunks(pending);
         cancelSent = true;
+      }
+      if (cancelChunksFirst) {
+        recordPriorityIfChanged();
       }
       while (stop == null && running.size() < parallel && !pending.isEmpty()) {
         launchChunk(pending.poll());
@@ -195,6 +212,29 @@ public class BatchWorkflowImpl implements BatchWorkflow {
                   || priorityDirty
                   || running.values().stream().anyMatch(chunk -> chunk.promise().isCompleted()));
       collectFinishedChunks();
+    }
+  }
+
+  private void recordPriorityIfChanged() {
+    if (priorityDirty) {
+      priorityDirty = false;
+      statusWriter.recordPriority(new PriorityChange(input.batchId(), input.tenant(), priority));
+    }
+  }
+
+  /**
+   * Cancels the running chunks and drops the pending ones. The status write blocks this workflow
+   * until the database answers, so it comes after the cancel requests, which then reach the chunks
+   * at once; older workflows wrote the status first.
+   */
+  private void stopChunks(Deque<Integer> pending) {
+    if (!cancelChunksFirst) {
+      persistStop();
+    }
+    pending.clear();
+    running.values().forEach(chunk -> chunk.scope().cancel());
+    if (cancelChunksFirst) {
+      persistStop();
     }
   }
 

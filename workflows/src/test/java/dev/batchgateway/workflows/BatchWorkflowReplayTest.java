@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * Guards running batches against non-deterministic workflow changes: every history recorded in
  * {@code src/test/resources/histories} must replay on the current code. Each run also records fresh
  * histories into {@code target/histories}; after a deliberate, versioned change, copy them next to
- * the old ones.
+ * the old ones. Files without a suffix predate every version marker; {@code -v1} files were
+ * recorded with {@link BatchWorkflowImpl#LIFECYCLE_QUEUE_CHANGE} at version 1.
  */
 class BatchWorkflowReplayTest {
 
@@ -62,6 +63,7 @@ class BatchWorkflowReplayTest {
       FakeActivities activities = new FakeActivities();
       worker.registerWorkflowImplementationTypes(BatchWorkflowImpl.class);
       worker.registerActivitiesImplementations(activities);
+      env.newWorker(TaskQueues.LIFECYCLE).registerActivitiesImplementations(activities);
       env.start();
       WorkflowClient client = env.getWorkflowClient();
       String id = "batch_replay_" + scenario;

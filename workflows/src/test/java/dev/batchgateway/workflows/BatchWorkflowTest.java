@@ -2,12 +2,15 @@ package dev.batchgateway.workflows;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.temporal.api.enums.v1.EventType;
+import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.testing.TestWorkflowEnvironment;
 import io.temporal.testing.TestWorkflowExtension;
 import io.temporal.worker.Worker;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,6 +38,7 @@ class BatchWorkflowTest {
     activities = new FakeActivities();
     worker.registerWorkflowImplementationTypes(BatchWorkflowImpl.class);
     worker.registerActivitiesImplementations(activities);
+    env.newWorker(TaskQueues.LIFECYCLE).registerActivitiesImplementations(activities);
     env.start();
   }
 
@@ -187,6 +191,96 @@ class BatchWorkflowTest {
     assertThat(progress.status()).isEqualTo(BatchStatus.IN_PROGRESS);
     assertThat(progress.chunksTotal()).isEqualTo(4);
     assertThat(progress.chunksRunning()).isEqualTo(2);
+  }
+
+  @Test
+  void lifecycleActivitiesRunOnTheirOwnQueueAndChunksOnTheWorkflowQueue(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
+    activities.plan = new PlanResult(true, 1200, 3, "model-a");
+
+    stub(client, worker).run(input(env, 24 * HOUR, 2));
+
+    assertThat(activities.lifecycleQueues).hasSize(4).containsOnly(TaskQueues.LIFECYCLE);
+    assertThat(activities.chunkQueues).hasSize(3).containsOnly(worker.getTaskQueue());
+  }
+
+  @Test
+  void cancelReachesRunningChunksBeforeTheStatusWriteFinishes(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 5000, 10, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.BLOCK_UNTIL_CANCELLED;
+    activities.cancellingGate = new CountDownLatch(1);
+    BatchWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, input(env, 24 * HOUR, 3));
+    assertThat(activities.chunkStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    workflow.cancel(new CancelRequest("test"));
+    boolean chunkSawCancelWhileStatusBlocked =
+        activities.chunkCancelled.await(30, TimeUnit.SECONDS);
+    activities.cancellingGate.countDown();
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+
+    assertThat(chunkSawCancelWhileStatusBlocked).isTrue();
+    assertThat(outcome.status()).isEqualTo(BatchStatus.CANCELLED);
+    assertThat(activities.statuses)
+        .containsExactly(BatchStatus.IN_PROGRESS, BatchStatus.CANCELLING);
+  }
+
+  @Test
+  void repeatedEqualReprioritizeAddsNoCommandsBeyondTheFirst(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 100, 4, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.BLOCK_UNTIL_CANCELLED;
+    BatchWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, input(env, 24 * HOUR, 1));
+    assertThat(activities.chunkStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    workflow.reprioritize(new ReprioritizeRequest(7));
+    awaitPriority(workflow, 7);
+    awaitSignalsHandled(client, 1);
+    List<EventType> afterFirst = commandEvents(client);
+    for (int i = 0; i < 9; i++) {
+      workflow.reprioritize(new ReprioritizeRequest(7));
+    }
+    awaitSignalsHandled(client, 10);
+    List<EventType> afterTen = commandEvents(client);
+    workflow.cancel(new CancelRequest("done"));
+    client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+
+    assertThat(afterTen).isEqualTo(afterFirst);
+    assertThat(activities.priorities).containsExactly(7);
+  }
+
+  /** History events other than signals and workflow tasks: what the workflow's commands made. */
+  private static List<EventType> commandEvents(WorkflowClient client) {
+    return client.fetchHistory("batch_test").getEvents().stream()
+        .map(HistoryEvent::getEventType)
+        .filter(
+            type ->
+                type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                    && !type.name().startsWith("EVENT_TYPE_WORKFLOW_TASK_"))
+        .toList();
+  }
+
+  /** Waits until {@code count} signals are in history and a workflow task completed after them. */
+  private static void awaitSignalsHandled(WorkflowClient client, int count)
+      throws InterruptedException {
+    for (int i = 0; i < 200; i++) {
+      List<EventType> types =
+          client.fetchHistory("batch_test").getEvents().stream()
+              .map(HistoryEvent::getEventType)
+              .toList();
+      long signals =
+          types.stream().filter(t -> t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).count();
+      int lastSignal = types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+      int lastTaskDone = types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+      if (signals >= count && lastTaskDone > lastSignal) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("signals not handled in time");
   }
 
   @Test

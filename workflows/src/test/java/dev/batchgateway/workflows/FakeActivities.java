@@ -20,6 +20,19 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   }
 
   final List<BatchStatus> statuses = new CopyOnWriteArrayList<>();
+
+  /** Task queue of every lifecycle activity run, in order. */
+  final List<String> lifecycleQueues = new CopyOnWriteArrayList<>();
+
+  /** Task queue of every chunk run. */
+  final List<String> chunkQueues = new CopyOnWriteArrayList<>();
+
+  /** Counted down when a blocked chunk sees its cancel. */
+  final CountDownLatch chunkCancelled = new CountDownLatch(1);
+
+  /** Holds the write of {@code cancelling} until opened. */
+  volatile CountDownLatch cancellingGate = new CountDownLatch(0);
+
   final List<Integer> priorities = new CopyOnWriteArrayList<>();
   final List<ChunkTask> chunkTasks = new CopyOnWriteArrayList<>();
   final List<FinalizeRequest> finalizations = new CopyOnWriteArrayList<>();
@@ -31,6 +44,7 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
 
   @Override
   public PlanResult plan(PlanRequest request) {
+    noteQueue();
     planStarted.countDown();
     try {
       planGate.await();
@@ -43,16 +57,22 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
 
   @Override
   public void recordStatus(StatusChange change) {
+    noteQueue();
+    if (change.status() == BatchStatus.CANCELLING) {
+      await(cancellingGate);
+    }
     statuses.add(change.status());
   }
 
   @Override
   public void recordPriority(PriorityChange change) {
+    noteQueue();
     priorities.add(change.priority());
   }
 
   @Override
   public FinalizeResult finalizeBatch(FinalizeRequest request) {
+    noteQueue();
     finalizations.add(request);
     return new FinalizeResult(
         new RequestCounts(request.totalLines(), request.totalLines(), 0), "file-out", null);
@@ -61,6 +81,7 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   @Override
   public ChunkOutcome runChunk(ChunkTask task) {
     chunkTasks.add(task);
+    chunkQueues.add(Activity.getExecutionContext().getInfo().getActivityTaskQueue());
     chunkStarted.countDown();
     switch (chunkMode) {
       case SUCCEED -> {
@@ -73,6 +94,7 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
             Activity.getExecutionContext().heartbeat(null);
             TimeUnit.MILLISECONDS.sleep(50);
           } catch (ActivityCanceledException e) {
+            chunkCancelled.countDown();
             throw e;
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -80,6 +102,19 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
           }
         }
       }
+    }
+  }
+
+  private void noteQueue() {
+    lifecycleQueues.add(Activity.getExecutionContext().getInfo().getActivityTaskQueue());
+  }
+
+  private static void await(CountDownLatch gate) {
+    try {
+      gate.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Activity.wrap(e);
     }
   }
 }

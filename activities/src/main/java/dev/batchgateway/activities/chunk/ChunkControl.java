@@ -1,5 +1,8 @@
 package dev.batchgateway.activities.chunk;
 
+import dev.batchgateway.activities.model.BatchControl;
+import java.util.Optional;
+
 /** How a running chunk reports progress and learns that its batch was stopped. */
 public interface ChunkControl {
 
@@ -8,4 +11,12 @@ public interface ChunkControl {
 
   /** True once the batch was cancelled or expired; the chunk then saves what it has and stops. */
   boolean stopRequested();
+
+  /**
+   * The batch as last read while checking for a stop: its current priority and pace, which every
+   * permit request carries. Empty until read; the chunk then uses the values it was launched with.
+   */
+  default Optional<BatchControl> latest() {
+    return Optional.empty();
+  }
 }

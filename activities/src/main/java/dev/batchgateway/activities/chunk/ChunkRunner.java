@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.InferenceClient;
@@ -29,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
@@ -350,23 +353,29 @@ public final class ChunkRunner {
 
     private ConcurrencyLimiter.Permit acquirePermit(String model)
         throws InterruptedException, IOException {
-      PermitRequest request =
-          new PermitRequest(
-              client.poolFor(model).orElse("default"),
-              task.tenant(),
-              task.batchId(),
-              task.priority(),
-              task.deadlineEpochSeconds());
+      String pool = client.poolFor(model).orElse("default");
       while (true) {
         if (checkStop()) {
           return null;
         }
-        var permit = limiter.acquire(request, settings.permitWait());
+        var permit = limiter.acquire(permitRequest(pool), settings.permitWait());
         if (permit.isPresent()) {
           return permit.get();
         }
         flushReadySegments();
       }
+    }
+
+    /** Asks with the batch's latest priority, so a reprioritize reaches running chunks. */
+    private PermitRequest permitRequest(String pool) {
+      Optional<BatchControl> latest = control.latest();
+      return new PermitRequest(
+          pool,
+          task.tenant(),
+          task.batchId(),
+          latest.map(BatchControl::priority).orElse(task.priority()),
+          task.deadlineEpochSeconds(),
+          latest.map(BatchControl::pace).orElse(BatchPace.UNKNOWN));
     }
 
     private boolean checkStop() {

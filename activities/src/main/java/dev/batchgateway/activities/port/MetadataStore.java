@@ -1,5 +1,6 @@
 package dev.batchgateway.activities.port;
 
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
@@ -26,6 +27,12 @@ public interface MetadataStore {
   default Map<String, String> batchMetadata(String tenant, String batchId) {
     return Map.of();
   }
+
+  /**
+   * The batch's status, recorded priority and pace in one read, or empty if the batch does not
+   * exist. Running chunks call it every second.
+   */
+  Optional<BatchControl> batchControl(String tenant, String batchId);
 
   /**
    * Moves a batch to {@code next} if its current status allows it, and stamps the matching

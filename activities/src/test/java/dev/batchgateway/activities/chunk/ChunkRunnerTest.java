@@ -13,13 +13,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.BatchPace;
+import dev.batchgateway.activities.port.ConcurrencyLimiter;
+import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.activities.testing.RecordingMetadataStore;
 import dev.batchgateway.activities.testing.ScriptedInferenceClient;
+import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
 import java.io.ByteArrayInputStream;
@@ -33,6 +38,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -250,6 +256,46 @@ class ChunkRunnerTest {
     Usage five = ONE_OK.plus(ONE_OK).plus(ONE_OK).plus(ONE_OK).plus(ONE_OK);
     assertThat(metadata.progress.getLast().progress()).isEqualTo(new ChunkProgress(5, 0, five));
     assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
+  }
+
+  @Test
+  void permitRequestsCarryTheBatchsLatestPriorityAndPace() throws Exception {
+    writeChunk(ids(3));
+    List<PermitRequest> asked = new CopyOnWriteArrayList<>();
+    ConcurrencyLimiter recording =
+        (request, maxWait) -> {
+          asked.add(request);
+          return limiter.acquire(request, maxWait);
+        };
+    BatchPace pace = new BatchPace(300, 120, 1_000);
+    ChunkControl reprioritized =
+        new ChunkControl() {
+          @Override
+          public void checkpoint(int segmentsDone, long linesDone) {}
+
+          @Override
+          public boolean stopRequested() {
+            return false;
+          }
+
+          @Override
+          public Optional<BatchControl> latest() {
+            return Optional.of(new BatchControl(BatchStatus.IN_PROGRESS, 9, pace));
+          }
+        };
+
+    new ChunkRunner(
+            JSON,
+            store,
+            metadata,
+            new ScriptedInferenceClient(),
+            recording,
+            settings(2, 4),
+            scheduler,
+            metrics)
+        .run(task(), reprioritized);
+
+    assertThat(asked).hasSize(3).allMatch(r -> r.priority() == 9 && r.pace().equals(pace));
   }
 
   @Test

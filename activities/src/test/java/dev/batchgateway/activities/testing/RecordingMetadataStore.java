@@ -1,5 +1,6 @@
 package dev.batchgateway.activities.testing;
 
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
@@ -50,6 +51,11 @@ public final class RecordingMetadataStore implements MetadataStore {
   @Override
   public Map<String, String> batchMetadata(String tenant, String batchId) {
     return metadata.getOrDefault(batchId, Map.of());
+  }
+
+  @Override
+  public Optional<BatchControl> batchControl(String tenant, String batchId) {
+    throw new UnsupportedOperationException();
   }
 
   @Override

@@ -3,10 +3,12 @@ package dev.batchgateway.service.db;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
@@ -256,6 +258,31 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .mapTo(String.class)
                 .findOne()
                 .map(BatchStatus::fromWire));
+  }
+
+  /** One indexed read: the batch row and the sum of its chunks' progress rows. */
+  @Override
+  public Optional<BatchControl> batchControl(String tenant, String batchId) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT b.status, b.priority, b.total_requests, b.in_progress_at,"
+                        + " (SELECT COALESCE(SUM(c.completed + c.failed), 0) FROM batch_chunks c"
+                        + " WHERE c.batch_id = b.id) AS done"
+                        + " FROM batches b WHERE b.tenant = :tenant AND b.id = :id")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .map(
+                    (rs, ctx) ->
+                        new BatchControl(
+                            BatchStatus.fromWire(rs.getString("status")),
+                            rs.getInt("priority"),
+                            new BatchPace(
+                                rs.getLong("total_requests"),
+                                rs.getLong("done"),
+                                rs.getLong("in_progress_at"))))
+                .findOne());
   }
 
   @Override

@@ -116,7 +116,7 @@ public class BatchesResource {
     }
     String metadataJson = RequestChecks.metadata(json, input.get("metadata"));
     Long outputExpiresAfter = RequestChecks.outputExpiresAfter(input.get("output_expires_after"));
-    int priority = RequestChecks.priority(input.get("priority"));
+    int priority = RequestChecks.priority(input.get("priority"), limits, tenant);
     boolean sortByPrefix = RequestChecks.flag(input.get("sort_by_prefix"), limits.isSortByPrefix());
 
     FileRecord file =
@@ -234,7 +234,11 @@ public class BatchesResource {
     return BatchJson.render(json, latest);
   }
 
-  /** Extension: changes the priority of a running batch's remaining chunks. */
+  /**
+   * Extension: changes the priority of a running batch; its running chunks ask for permits with it
+   * within seconds. Asking for the priority the batch already has changes nothing and sends no
+   * signal.
+   */
   @POST
   @Path("/{id}/priority")
   @Consumes(MediaType.WILDCARD)
@@ -246,10 +250,14 @@ public class BatchesResource {
     if (!input.has("priority")) {
       throw ApiException.badRequest("Missing required parameter: 'priority'.", "priority");
     }
-    int priority = RequestChecks.priority(input.get("priority"));
+    int priority = RequestChecks.priority(input.get("priority"), limits, batch.tenant());
     if (batch.status().isTerminal()) {
       throw ApiException.conflict(
           "Cannot change the priority of a batch with status '" + batch.status().wire() + "'.");
+    }
+    if (batch.priority() == priority) {
+      // Already recorded by the workflow: a signal would only add events to its history.
+      return BatchJson.render(json, batch);
     }
     workflows.reprioritize(id, priority);
     BatchRow latest = awaitChange(request, id, row -> row.priority() == priority);

@@ -3,6 +3,7 @@ package dev.batchgateway.service.resources;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.service.BatchLimits;
 import dev.batchgateway.service.errors.ApiException;
 import java.util.Iterator;
 import java.util.Map;
@@ -77,14 +78,29 @@ final class RequestChecks {
     return seconds.asLong();
   }
 
-  static int priority(JsonNode value) {
+  /**
+   * The priority asked for, clamped to the configured range. Above the tenant's own maximum it is
+   * refused rather than lowered, so that a caller never believes it got a priority it did not.
+   */
+  static int priority(JsonNode value, BatchLimits limits, String tenant) {
     if (value == null || value.isNull()) {
-      return 0;
+      return Math.max(limits.getMinPriority(), Math.min(limits.getMaxPriority(), 0));
     }
-    if (!value.isIntegralNumber() || !value.canConvertToInt()) {
+    if (!value.isIntegralNumber()) {
       throw ApiException.badRequest("'priority' must be an integer.", "priority");
     }
-    return value.asInt();
+    long asked =
+        value.canConvertToLong()
+            ? value.asLong()
+            : value.bigIntegerValue().signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+    Integer tenantMax = limits.getTenantMaxPriority().get(tenant);
+    if (tenantMax != null && asked > tenantMax) {
+      throw ApiException.badRequest(
+          "Invalid value for 'priority': this organization may use at most " + tenantMax + ".",
+          "priority",
+          "invalid_value");
+    }
+    return (int) Math.max(limits.getMinPriority(), Math.min(limits.getMaxPriority(), asked));
   }
 
   static boolean flag(JsonNode value, boolean fallback) {

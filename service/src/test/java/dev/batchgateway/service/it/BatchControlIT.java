@@ -9,6 +9,8 @@ import dev.batchgateway.workflows.ReprioritizeRequest;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import io.temporal.api.enums.v1.EventType;
+import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
@@ -130,6 +132,16 @@ class BatchControlIT {
     assertThat(changed.statusCode()).isEqualTo(200);
     assertThat(Api.json(changed).get("priority").asInt()).isEqualTo(5);
     assertThat(countInTemporal("WorkflowId = '" + id + "' AND BatchPriority = 5")).isEqualTo(1);
+    for (int i = 0; i < 9; i++) {
+      HttpResponse<String> same = api.post("/v1/batches/" + id + "/priority", "{\"priority\":5}");
+      assertThat(same.statusCode()).isEqualTo(200);
+      assertThat(Api.json(same).get("priority").asInt()).isEqualTo(5);
+    }
+    assertThat(priorityEvents(id))
+        .as("ten equal calls: one signal, one recorded priority")
+        .containsExactly(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+            EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
 
     WorkflowClient.newInstance(temporal)
         .newWorkflowStub(BatchWorkflow.class, id)
@@ -151,6 +163,21 @@ class BatchControlIT {
     api.awaitTerminal(id, Duration.ofSeconds(30));
     assertThat(api.post("/v1/batches/" + id + "/priority", "{\"priority\":1}").statusCode())
         .isEqualTo(409);
+  }
+
+  /** The signals and the recordPriority activities in the batch's workflow history. */
+  private static List<EventType> priorityEvents(String id) {
+    return WorkflowClient.newInstance(temporal).fetchHistory(id).getEvents().stream()
+        .filter(
+            e ->
+                e.getEventType() == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                    || (e.hasActivityTaskScheduledEventAttributes()
+                        && e.getActivityTaskScheduledEventAttributes()
+                            .getActivityType()
+                            .getName()
+                            .equalsIgnoreCase("recordPriority")))
+        .map(HistoryEvent::getEventType)
+        .toList();
   }
 
   private static List<String> ids() {

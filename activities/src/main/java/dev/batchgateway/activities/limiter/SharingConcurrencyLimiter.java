@@ -1,0 +1,390 @@
+package dev.batchgateway.activities.limiter;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import dev.batchgateway.activities.port.BatchPace;
+import dev.batchgateway.activities.port.ConcurrencyLimiter;
+import dev.batchgateway.activities.port.PermitRequest;
+import dev.batchgateway.activities.port.PoolCapacity;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Shares each pool's permits between the batches that want them, in front of the limiter that
+ * enforces the pool's total. Every batch that asked for a permit in the last few seconds has a
+ * share of the pool's limit, weighted by its priority (each {@link SharingSettings#priorityStep}
+ * points double it) and boosted while its deadline is at risk, and never below a minimum share. A
+ * batch under its share goes before any batch over it; among those, a batch at risk goes first,
+ * then higher priority, then the earlier deadline. A batch over its share still gets permits nobody
+ * under theirs is waiting for, so no permit stays idle; it gives them back only as its requests
+ * end, since nothing in flight is cut.
+ *
+ * <p>One waiter at a time, the first in that order, asks the pool limiter. So within one process
+ * the order is exact; with a limiter shared by several processes, each process orders its own
+ * waiters and the shared limiter hands permits to whichever process asks first.
+ *
+ * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
+ * SharingSettings#atRiskSafety} of the time left in its window. That is reported once per batch, a
+ * warning and the {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how
+ * many batches are at risk now.
+ */
+public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
+  private static final Logger log = LoggerFactory.getLogger(SharingConcurrencyLimiter.class);
+
+  /** Longest the first waiter waits in the pool limiter before it checks it is still first. */
+  private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** How long a read pool limit is used; the shared limiter's may cost a network round trip. */
+  private static final long LIMIT_REFRESH_MILLIS = 1000;
+
+  private final ConcurrencyLimiter delegate;
+  private final PoolCapacity capacity;
+  private final SharingSettings settings;
+  private final Clock clock;
+  private final Meter atRiskReported;
+  private final ConcurrentMap<String, Pool> pools = new ConcurrentHashMap<>();
+
+  /** Batches already reported at risk, with their deadline, so each is reported once. */
+  private final ConcurrentMap<String, Long> reported = new ConcurrentHashMap<>();
+
+  public SharingConcurrencyLimiter(
+      ConcurrencyLimiter delegate,
+      PoolCapacity capacity,
+      SharingSettings settings,
+      Clock clock,
+      MetricRegistry metrics) {
+    this.delegate = delegate;
+    this.capacity = capacity;
+    this.settings = settings;
+    this.clock = clock;
+    this.atRiskReported = metrics.meter("batches.at_risk.reported");
+    metrics.<Gauge<Integer>>gauge("batches.at_risk", () -> this::batchesAtRisk);
+  }
+
+  @Override
+  public Optional<Permit> acquire(PermitRequest request, Duration maxWait)
+      throws InterruptedException {
+    Pool pool = pools.computeIfAbsent(request.pool(), Pool::new);
+    pool.refreshLimit();
+    long end = System.nanoTime() + maxWait.toNanos();
+    pool.lock.lockInterruptibly();
+    Waiter me = null;
+    try {
+      Batch batch = pool.track(request);
+      me = pool.enqueue(batch);
+      while (true) {
+        if (!pool.calling && pool.head() == me) {
+          pool.calling = true;
+          Optional<Permit> permit;
+          pool.lock.unlock();
+          try {
+            long slice = Math.max(0, Math.min(SLICE_NANOS, end - System.nanoTime()));
+            permit = delegate.acquire(request, Duration.ofNanos(slice));
+          } finally {
+            pool.lock.lock();
+            pool.calling = false;
+          }
+          if (permit.isPresent()) {
+            pool.dequeue(me);
+            me = null;
+            batch.inFlight++;
+            pool.handOver();
+            return Optional.of(new SharedPermit(pool, batch, permit.get()));
+          }
+          pool.handOver();
+        } else {
+          long left = end - System.nanoTime();
+          if (left <= 0) {
+            return Optional.empty();
+          }
+          me.turn.awaitNanos(left);
+        }
+        if (end - System.nanoTime() <= 0) {
+          return Optional.empty();
+        }
+      }
+    } finally {
+      if (me != null) {
+        pool.dequeue(me);
+        pool.handOver();
+      }
+      pool.lock.unlock();
+    }
+  }
+
+  /**
+   * Each tracked batch's share of {@code pool} now, in permits, by batch id; for monitoring and
+   * tests.
+   */
+  public Map<String, Double> shares(String pool) {
+    Pool state = pools.get(pool);
+    if (state == null) {
+      return Map.of();
+    }
+    state.lock.lock();
+    try {
+      Map<String, Double> shares = new LinkedHashMap<>();
+      state.shares().forEach((batch, share) -> shares.put(batch.id, share));
+      return shares;
+    } finally {
+      state.lock.unlock();
+    }
+  }
+
+  /** Batches at risk of missing their window now, across pools. */
+  public int batchesAtRisk() {
+    Set<String> atRisk = new HashSet<>();
+    for (Pool pool : pools.values()) {
+      pool.lock.lock();
+      try {
+        pool.batches.values().stream().filter(b -> b.atRisk).forEach(b -> atRisk.add(b.id));
+      } finally {
+        pool.lock.unlock();
+      }
+    }
+    return atRisk.size();
+  }
+
+  /** Whether {@code pace} says the batch needs more than its safety share of the time left. */
+  boolean atRisk(BatchPace pace, long deadlineEpochSeconds, long nowEpochSeconds) {
+    if (!pace.known() || deadlineEpochSeconds <= 0 || pace.remainingRequests() == 0) {
+      return false;
+    }
+    long elapsed = nowEpochSeconds - pace.startedAtEpochSeconds();
+    if (elapsed < settings.minObservation().toSeconds()) {
+      return false;
+    }
+    long left = deadlineEpochSeconds - nowEpochSeconds;
+    if (left <= 0 || pace.doneRequests() == 0) {
+      return true;
+    }
+    return secondsNeeded(pace, elapsed) > left * settings.atRiskSafety();
+  }
+
+  private static double secondsNeeded(BatchPace pace, long elapsed) {
+    return pace.doneRequests() == 0
+        ? Double.POSITIVE_INFINITY
+        : pace.remainingRequests() * (double) elapsed / pace.doneRequests();
+  }
+
+  private void report(Batch batch, BatchPace pace, long now) {
+    reported.values().removeIf(deadline -> deadline < now);
+    if (reported.putIfAbsent(batch.id, batch.deadline) != null) {
+      return;
+    }
+    atRiskReported.mark();
+    log.warn(
+        "Batch {} of tenant {} will likely miss its completion window: {} of {} requests done in"
+            + " {} s, about {} s more needed at that rate, {} s left",
+        batch.id,
+        batch.tenant,
+        pace.doneRequests(),
+        pace.totalRequests(),
+        now - pace.startedAtEpochSeconds(),
+        Math.round(Math.min(secondsNeeded(pace, now - pace.startedAtEpochSeconds()), 1e12)),
+        batch.deadline - now);
+  }
+
+  /** One batch as one pool sees it. Guarded by the pool's lock. */
+  private static final class Batch {
+    final String id;
+    String tenant;
+    int priority;
+    long deadline;
+    boolean atRisk;
+    int inFlight;
+    int waiting;
+    long lastSeenMillis;
+
+    Batch(String id) {
+      this.id = id;
+    }
+  }
+
+  /** A thread waiting for a permit; signalled when it becomes first. */
+  private record Waiter(Batch batch, long seq, Condition turn) {}
+
+  /** The waiters and batches of one pool. */
+  private final class Pool {
+    final String name;
+    final ReentrantLock lock = new ReentrantLock();
+    final Map<String, Batch> batches = new HashMap<>();
+    final List<Waiter> waiters = new ArrayList<>();
+
+    /** True while a waiter is inside the pool limiter; it holds the turn until it returns. */
+    boolean calling;
+
+    long nextSeq;
+    volatile int limit;
+    volatile boolean limitRead;
+    volatile long limitReadMillis;
+
+    Pool(String name) {
+      this.name = name;
+    }
+
+    void refreshLimit() {
+      long now = clock.millis();
+      if (!limitRead || now - limitReadMillis >= LIMIT_REFRESH_MILLIS) {
+        limit = capacity.limit(name);
+        limitReadMillis = now;
+        limitRead = true;
+      }
+    }
+
+    Batch track(PermitRequest request) {
+      long nowMillis = clock.millis();
+      long now = nowMillis / 1000;
+      batches
+          .values()
+          .removeIf(
+              b ->
+                  b.waiting == 0
+                      && b.inFlight == 0
+                      && nowMillis - b.lastSeenMillis > settings.idleAfter().toMillis());
+      Batch batch = batches.computeIfAbsent(request.batchId(), Batch::new);
+      batch.tenant = request.tenant();
+      batch.priority = settings.clamp(request.priority());
+      batch.deadline = request.deadlineEpochSeconds();
+      batch.lastSeenMillis = nowMillis;
+      boolean atRisk = atRisk(request.pace(), batch.deadline, now);
+      if (atRisk && !batch.atRisk) {
+        report(batch, request.pace(), now);
+      }
+      batch.atRisk = atRisk;
+      return batch;
+    }
+
+    Waiter enqueue(Batch batch) {
+      Waiter waiter = new Waiter(batch, nextSeq++, lock.newCondition());
+      waiters.add(waiter);
+      batch.waiting++;
+      handOver();
+      return waiter;
+    }
+
+    void dequeue(Waiter waiter) {
+      waiters.remove(waiter);
+      waiter.batch().waiting--;
+    }
+
+    void release(Batch batch) {
+      lock.lock();
+      try {
+        batch.inFlight--;
+        batch.lastSeenMillis = clock.millis();
+        handOver();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Wakes whoever is first now, unless someone is already asking the pool limiter. */
+    void handOver() {
+      if (calling) {
+        return;
+      }
+      Waiter head = head();
+      if (head != null) {
+        head.turn().signal();
+      }
+    }
+
+    double weight(Batch batch) {
+      double weight = Math.pow(2, (double) batch.priority / settings.priorityStep());
+      return batch.atRisk ? weight * settings.atRiskBoost() : weight;
+    }
+
+    Map<Batch, Double> shares() {
+      double total = batches.values().stream().mapToDouble(this::weight).sum();
+      double floor = Math.max(1, Math.ceil(settings.minShareFraction() * limit));
+      Map<Batch, Double> shares = new LinkedHashMap<>();
+      for (Batch batch : batches.values()) {
+        shares.put(batch, Math.max(floor, limit * weight(batch) / total));
+      }
+      return shares;
+    }
+
+    /**
+     * The waiter to ask next: the earliest waiter of the first batch in the order (under its share,
+     * at risk, higher priority, earlier deadline).
+     */
+    Waiter head() {
+      if (waiters.isEmpty()) {
+        return null;
+      }
+      Map<Batch, Double> shares = shares();
+      Comparator<Batch> order =
+          Comparator.<Batch, Boolean>comparing(b -> b.inFlight >= shares.get(b))
+              .thenComparing(b -> !b.atRisk)
+              .thenComparing(b -> -b.priority)
+              .thenComparingLong(b -> b.deadline);
+      Batch first = null;
+      Waiter head = null;
+      for (Waiter waiter : waiters) {
+        Batch batch = waiter.batch();
+        if (first == null || order.compare(batch, first) < 0) {
+          first = batch;
+          head = waiter;
+        }
+      }
+      return head;
+    }
+  }
+
+  /** Ends the pool limiter's permit, then gives the batch's place back. */
+  private static final class SharedPermit implements Permit {
+    private final Pool pool;
+    private final Batch batch;
+    private final Permit inner;
+    private final AtomicBoolean ended = new AtomicBoolean();
+
+    SharedPermit(Pool pool, Batch batch, Permit inner) {
+      this.pool = pool;
+      this.batch = batch;
+      this.inner = inner;
+    }
+
+    @Override
+    public void onSuccess(long latencyNanos) {
+      if (ended.compareAndSet(false, true)) {
+        inner.onSuccess(latencyNanos);
+        pool.release(batch);
+      }
+    }
+
+    @Override
+    public void onDropped() {
+      if (ended.compareAndSet(false, true)) {
+        inner.onDropped();
+        pool.release(batch);
+      }
+    }
+
+    @Override
+    public void onIgnore() {
+      if (ended.compareAndSet(false, true)) {
+        inner.onIgnore();
+        pool.release(batch);
+      }
+    }
+  }
+}

@@ -1,0 +1,248 @@
+package dev.batchgateway.activities.limiter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.batchgateway.activities.port.BatchPace;
+import dev.batchgateway.activities.port.ConcurrencyLimiter.Permit;
+import dev.batchgateway.activities.port.PermitRequest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class SharingConcurrencyLimiterTest {
+  private static final long NOW = Instant.parse("2026-12-01T00:00:00Z").getEpochSecond();
+  private static final long DAY_LATER = NOW + 86_400;
+
+  private final MutableClock clock = new MutableClock(NOW * 1000);
+  private final MetricRegistry metrics = new MetricRegistry();
+
+  private SharingConcurrencyLimiter sharing(LocalConcurrencyLimiter pool) {
+    return new SharingConcurrencyLimiter(pool, pool, SharingSettings.defaults(), clock, metrics);
+  }
+
+  private static PermitRequest ask(String batch, int priority) {
+    return new PermitRequest("pool", "tenant", batch, priority, DAY_LATER);
+  }
+
+  private static Optional<Permit> now(SharingConcurrencyLimiter limiter, PermitRequest request)
+      throws InterruptedException {
+    return limiter.acquire(request, Duration.ZERO);
+  }
+
+  private static CompletableFuture<Optional<Permit>> waitFor(
+      SharingConcurrencyLimiter limiter, PermitRequest request, Duration maxWait) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return limiter.acquire(request, maxWait);
+          } catch (InterruptedException e) {
+            throw new CompletionException(e);
+          }
+        });
+  }
+
+  private static void awaitTracked(SharingConcurrencyLimiter limiter, int batches)
+      throws InterruptedException {
+    for (int i = 0; i < 200 && limiter.shares("pool").size() < batches; i++) {
+      Thread.sleep(10);
+    }
+    // Give the waiters time to reach their wait after being tracked.
+    Thread.sleep(100);
+  }
+
+  @Test
+  void aBatchAloneBorrowsTheWholePool() throws InterruptedException {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+
+    List<Permit> held = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      held.add(now(limiter, ask("batch_low", -100)).orElseThrow());
+    }
+
+    assertThat(held).hasSize(10);
+    assertThat(now(limiter, ask("batch_low", -100))).isEmpty();
+  }
+
+  @Test
+  void raisingOneBatchRaisesItsShareAtOnce() throws InterruptedException {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    now(limiter, ask("batch_a", 0)).orElseThrow().onIgnore();
+    now(limiter, ask("batch_b", 0)).orElseThrow().onIgnore();
+    assertThat(limiter.shares("pool").get("batch_a")).isCloseTo(5.0, within(0.01));
+    assertThat(limiter.shares("pool").get("batch_b")).isCloseTo(5.0, within(0.01));
+
+    now(limiter, ask("batch_b", 10)).orElseThrow().onIgnore();
+
+    assertThat(limiter.shares("pool").get("batch_a")).isCloseTo(10.0 / 3, within(0.01));
+    assertThat(limiter.shares("pool").get("batch_b")).isCloseTo(20.0 / 3, within(0.01));
+  }
+
+  @Test
+  void underContentionTheRaisedBatchGetsAboutTwiceThePermits() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    AtomicLong grantsA = new AtomicLong();
+    AtomicLong grantsB = new AtomicLong();
+    long stopAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+    List<CompletableFuture<Void>> workers = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      workers.add(demand(limiter, ask("batch_a", 0), grantsA, stopAt));
+      workers.add(demand(limiter, ask("batch_b", 10), grantsB, stopAt));
+    }
+    CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+
+    assertThat(grantsA.get()).isPositive();
+    assertThat((double) grantsB.get() / grantsA.get()).isGreaterThan(1.4);
+  }
+
+  /** Keeps asking, holding each permit 10 ms, until {@code stopAt}. */
+  private static CompletableFuture<Void> demand(
+      SharingConcurrencyLimiter limiter, PermitRequest request, AtomicLong grants, long stopAt) {
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            while (System.nanoTime() < stopAt) {
+              Optional<Permit> permit = limiter.acquire(request, Duration.ofMillis(200));
+              if (permit.isPresent()) {
+                grants.incrementAndGet();
+                Thread.sleep(10);
+                permit.get().onSuccess(10_000_000);
+              }
+            }
+          } catch (InterruptedException e) {
+            throw new CompletionException(e);
+          }
+        },
+        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+  }
+
+  @Test
+  void aStarvingBatchStillGetsItsMinimumShare() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(20));
+    List<Permit> high = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      high.add(now(limiter, ask("batch_high", 100)).orElseThrow());
+    }
+    CompletableFuture<Optional<Permit>> highWaiter =
+        waitFor(limiter, ask("batch_high", 100), Duration.ofSeconds(2));
+    CompletableFuture<Optional<Permit>> lowWaiter =
+        waitFor(limiter, ask("batch_low", -100), Duration.ofSeconds(5));
+    awaitTracked(limiter, 2);
+
+    high.remove(0).onSuccess(1);
+
+    assertThat(lowWaiter.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(highWaiter.get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(limiter.shares("pool").get("batch_low")).isEqualTo(1.0);
+  }
+
+  @Test
+  void aBatchAtRiskGoesBeforeAHigherPriorityOneAndIsReportedOnce() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
+    Permit held = now(limiter, ask("batch_holder", 0)).orElseThrow();
+    // Ten of a thousand lines in an hour, an hour left: it needs about 99 more hours.
+    PermitRequest late =
+        new PermitRequest(
+            "pool", "tenant", "batch_late", 0, NOW + 3600, new BatchPace(1000, 10, NOW - 3600));
+    CompletableFuture<Optional<Permit>> important =
+        waitFor(limiter, ask("batch_important", 50), Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> atRisk = waitFor(limiter, late, Duration.ofSeconds(5));
+    awaitTracked(limiter, 3);
+
+    held.onSuccess(1);
+
+    assertThat(atRisk.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(important.get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(now(limiter, late)).isEmpty();
+    assertThat(metrics.gauge("batches.at_risk").getValue()).isEqualTo(1);
+    assertThat(metrics.meter("batches.at_risk.reported").getCount()).isEqualTo(1);
+  }
+
+  @Test
+  void atRiskMeansTooSlowForTheTimeLeftOnceTheRateCanBeJudged() {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
+    long started = NOW - 3600;
+
+    assertThat(limiter.atRisk(new BatchPace(1000, 500, started), NOW + 3600, NOW))
+        .as("half done in an hour, an hour left: needs exactly the time left, over 80% of it")
+        .isTrue();
+    assertThat(limiter.atRisk(new BatchPace(1000, 800, started), NOW + 3600, NOW))
+        .as("needs 15 minutes of the hour left")
+        .isFalse();
+    assertThat(limiter.atRisk(new BatchPace(1000, 0, NOW - 30), NOW + 3600, NOW))
+        .as("too early to judge")
+        .isFalse();
+    assertThat(limiter.atRisk(new BatchPace(1000, 0, NOW - 120), NOW + 3600, NOW))
+        .as("nothing done in two minutes")
+        .isTrue();
+    assertThat(limiter.atRisk(BatchPace.UNKNOWN, NOW + 60, NOW)).isFalse();
+    assertThat(limiter.atRisk(new BatchPace(1000, 1000, started), NOW + 1, NOW)).isFalse();
+  }
+
+  @Test
+  void prioritiesBeyondTheRangeWeighAsItsEnds() throws InterruptedException {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+
+    now(limiter, ask("batch_huge", 1_000_000)).orElseThrow().onIgnore();
+    now(limiter, ask("batch_max", 100)).orElseThrow().onIgnore();
+
+    assertThat(limiter.shares("pool").get("batch_huge")).isCloseTo(5.0, within(0.01));
+    assertThat(limiter.shares("pool").get("batch_max")).isCloseTo(5.0, within(0.01));
+  }
+
+  @Test
+  void aBatchSilentForAFewSecondsNoLongerTakesAShare() throws InterruptedException {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    now(limiter, ask("batch_gone", 0)).orElseThrow().onIgnore();
+    clock.advance(Duration.ofSeconds(6));
+
+    now(limiter, ask("batch_here", 0)).orElseThrow().onIgnore();
+
+    assertThat(limiter.shares("pool")).containsOnlyKeys("batch_here");
+  }
+
+  private static final class MutableClock extends Clock {
+    private volatile long millis;
+
+    MutableClock(long millis) {
+      this.millis = millis;
+    }
+
+    void advance(Duration duration) {
+      millis += duration.toMillis();
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public long millis() {
+      return millis;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis);
+    }
+  }
+}
