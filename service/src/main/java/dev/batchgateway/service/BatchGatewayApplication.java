@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
-import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
@@ -109,6 +109,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     }
     if (role.runsWorker()) {
       HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
+      PoolLimiter limiter = config.getLimiter().build(environment);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
       ChunkRunner runner =
@@ -117,7 +118,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               store,
               metadata,
               inference,
-              new LocalConcurrencyLimiter(config.getBatches().getPoolPermits()),
+              limiter,
               config.getBatches().toSettings(),
               retries,
               environment.metrics());

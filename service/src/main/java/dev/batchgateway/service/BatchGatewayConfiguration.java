@@ -3,6 +3,8 @@ package dev.batchgateway.service;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.files.FileStoreSettings;
 import dev.batchgateway.service.inference.InferenceSettings;
+import dev.batchgateway.service.limiter.LimiterFactory;
+import dev.batchgateway.service.limiter.RedissonLimiterFactory;
 import dev.batchgateway.temporal.TemporalSettings;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -21,6 +23,9 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
 
   @Valid @NotNull @JsonProperty private BatchLimits batches = new BatchLimits();
+
+  /** Caps the requests in flight per inference pool; {@code type: local} or {@code redisson}. */
+  @Valid @NotNull @JsonProperty private LimiterFactory limiter = new RedissonLimiterFactory();
 
   /** {@code key:tenant} pairs, comma-separated. */
   @NotNull @JsonProperty private String apiKeys = "sk-local:default";
@@ -43,6 +48,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public BatchLimits getBatches() {
     return batches;
+  }
+
+  public LimiterFactory getLimiter() {
+    return limiter;
   }
 
   public String getApiKeys() {
