@@ -23,6 +23,14 @@ public class RedisSettings {
     return url;
   }
 
+  public void setUrl(String url) {
+    this.url = url;
+  }
+
+  public void setPassword(String password) {
+    this.password = password;
+  }
+
   Config toRedissonConfig() {
     URI uri = URI.create(url);
     if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme())) {
@@ -44,16 +52,16 @@ public class RedisSettings {
     if (userInfo != null && !userInfo.isEmpty()) {
       int colon = userInfo.indexOf(':');
       if (colon < 0) {
-        server.setPassword(decode(userInfo));
+        config.setPassword(decode(userInfo));
       } else {
         if (colon > 0) {
-          server.setUsername(decode(userInfo.substring(0, colon)));
+          config.setUsername(decode(userInfo.substring(0, colon)));
         }
-        server.setPassword(decode(userInfo.substring(colon + 1)));
+        config.setPassword(decode(userInfo.substring(colon + 1)));
       }
     }
     if (password != null && !password.isEmpty()) {
-      server.setPassword(password);
+      config.setPassword(password);
     }
     String path = uri.getPath();
     if (path != null && path.length() > 1) {

@@ -5,6 +5,8 @@ import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.port.PoolOutcomes;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -86,10 +88,12 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
 
   /** A pool's semaphore, and whether this process has made sure it has been given its size. */
   private final class Pool {
+    final String name;
     final RPermitExpirableSemaphore semaphore;
     volatile boolean sized;
 
     Pool(String name) {
+      this.name = name;
       this.semaphore = client.getPermitExpirableSemaphore(key(name));
     }
 
@@ -148,7 +152,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
       pending.whenComplete(
           (permitId, error) -> {
             if (permitId != null) {
-              pool.semaphore.tryReleaseAsync(permitId);
+              release(new RedisPermit(pool.name, pool.semaphore, permitId));
             }
           });
     }
@@ -170,54 +174,70 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
     }
   }
 
-  /** Extends the lease of every permit this process holds. */
+  /**
+   * Extends the lease of every permit this process holds. Never throws: an exception would end the
+   * scheduled renewals for good.
+   */
   private void renewLeases() {
     for (RedisPermit permit : held) {
-      permit
-          .semaphore
-          .updateLeaseTimeAsync(permit.id, leaseMillis, TimeUnit.MILLISECONDS)
-          .whenComplete(
-              (renewed, error) -> {
-                if (error != null) {
-                  unreachable(error);
-                } else if (renewed) {
-                  permit.leasedUntilNanos = System.nanoTime() + leaseMillis * 1_000_000;
-                } else if (held.remove(permit)) {
-                  log.warn(
-                      "Permit {} of pool {} outlived its lease; Redis has given it back while its"
-                          + " request still runs",
-                      permit.id,
-                      permit.pool);
-                }
-              });
+      try {
+        permit
+            .semaphore
+            .updateLeaseTimeAsync(permit.id, leaseMillis, TimeUnit.MILLISECONDS)
+            .whenComplete((renewed, error) -> renewed(permit, renewed, error));
+      } catch (RuntimeException e) {
+        unreachable(e);
+      }
     }
   }
 
+  private void renewed(RedisPermit permit, Boolean renewed, Throwable error) {
+    if (error != null) {
+      unreachable(error);
+    } else if (renewed) {
+      permit.leasedUntilNanos = System.nanoTime() + leaseMillis * 1_000_000;
+    } else if (held.remove(permit)) {
+      log.warn(
+          "Permit {} of pool {} outlived its lease; Redis has given it back while its request"
+              + " still runs",
+          permit.id,
+          permit.pool);
+    }
+  }
+
+  /**
+   * Gives a permit back. Never throws into the caller (a request's completion): while Redis is
+   * unreachable it tries again every second until the lease would have run out anyway.
+   */
   private void release(RedisPermit permit) {
     held.remove(permit);
-    permit
-        .semaphore
-        .tryReleaseAsync(permit.id)
-        .whenComplete(
-            (released, error) -> {
-              if (error == null) {
-                if (!released) {
-                  log.debug("Permit {} of pool {} had already expired", permit.id, permit.pool);
-                }
-                return;
-              }
-              unreachable(error);
-              if (System.nanoTime() - permit.leasedUntilNanos >= 0) {
-                log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
-                return;
-              }
-              try {
-                scheduler.schedule(
-                    () -> release(permit), RELEASE_RETRY_MILLIS, TimeUnit.MILLISECONDS);
-              } catch (RejectedExecutionException closed) {
-                log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
-              }
-            });
+    try {
+      permit
+          .semaphore
+          .tryReleaseAsync(permit.id)
+          .whenComplete((released, error) -> released(permit, released, error));
+    } catch (RuntimeException e) {
+      released(permit, null, e);
+    }
+  }
+
+  private void released(RedisPermit permit, Boolean released, Throwable error) {
+    if (error == null) {
+      if (!released) {
+        log.debug("Permit {} of pool {} had already expired", permit.id, permit.pool);
+      }
+      return;
+    }
+    unreachable(error);
+    if (System.nanoTime() - permit.leasedUntilNanos >= 0) {
+      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
+      return;
+    }
+    try {
+      scheduler.schedule(() -> release(permit), RELEASE_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
+    }
   }
 
   private final class RedisPermit implements Permit {
@@ -322,13 +342,18 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
   @Override
   public void close() {
     scheduler.shutdownNow();
-    CompletableFuture<?>[] releases =
-        held.stream()
-            .map(permit -> permit.semaphore.tryReleaseAsync(permit.id).toCompletableFuture())
-            .toArray(CompletableFuture[]::new);
+    List<CompletableFuture<Boolean>> releases = new ArrayList<>();
+    for (RedisPermit permit : held) {
+      try {
+        releases.add(permit.semaphore.tryReleaseAsync(permit.id).toCompletableFuture());
+      } catch (RuntimeException e) {
+        log.info("Permit {} of pool {} runs out with its lease: {}", permit.id, permit.pool, e);
+      }
+    }
     held.clear();
     try {
-      CompletableFuture.allOf(releases).get(ANSWER_MARGIN_MILLIS, TimeUnit.MILLISECONDS);
+      CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))
+          .get(ANSWER_MARGIN_MILLIS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException e) {
