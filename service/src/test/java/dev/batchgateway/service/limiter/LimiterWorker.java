@@ -12,13 +12,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.redisson.api.RedissonClient;
 
 /**
  * One worker process of {@link ThreeWorkersShareOnePoolIT}: the production {@link
  * RedissonConcurrencyLimiter} on a shared Redis, and {@code loops} request loops that each send a
  * chat completion to the simulator only while holding a permit. Reads {@code pause} from stdin
- * (stop taking permits, finish what is in flight, print {@code drained}).
+ * (stop taking permits, finish what is in flight, print {@code drained}); prints {@code working}
+ * after its first answered request.
  *
  * <p>Arguments: redis URL, pool, initial permits, lease in ms, simulator URL, model, loops.
  */
@@ -26,6 +28,11 @@ public final class LimiterWorker {
   private static volatile boolean paused;
 
   private LimiterWorker() {}
+
+  private static synchronized void say(String line) {
+    System.out.println(line);
+    System.out.flush();
+  }
 
   public static void main(String[] args) throws Exception {
     String redisUrl = args[0];
@@ -51,6 +58,7 @@ public final class LimiterWorker {
             .build();
     PermitRequest ask = new PermitRequest(pool, "tenant", "batch_workers", 0, 0);
 
+    AtomicBoolean working = new AtomicBoolean();
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < loops; i++) {
       threads.add(
@@ -69,6 +77,9 @@ public final class LimiterWorker {
                               http.send(request, HttpResponse.BodyHandlers.discarding());
                           if (response.statusCode() == 200) {
                             permit.onSuccess(System.nanoTime() - started);
+                            if (working.compareAndSet(false, true)) {
+                              say("working");
+                            }
                           } else {
                             permit.onDropped();
                           }
@@ -81,8 +92,6 @@ public final class LimiterWorker {
                     }
                   }));
     }
-    System.out.println("ready");
-    System.out.flush();
 
     BufferedReader commands =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -96,8 +105,7 @@ public final class LimiterWorker {
         while (limiter.held() > 0) {
           Thread.sleep(10);
         }
-        System.out.println("drained " + limiter.outcomes(pool).succeeded());
-        System.out.flush();
+        say("drained " + limiter.outcomes(pool).succeeded());
       }
     }
     limiter.close();

@@ -86,41 +86,41 @@ class ThreeWorkersShareOnePoolIT {
       workers.add(startWorker(redisUrl, pool, simUrl, model));
     }
     for (Worker worker : workers) {
-      worker.await("ready", Duration.ofSeconds(30));
+      worker.await("working", Duration.ofSeconds(60));
     }
-
-    int max = 0;
-    int samples = 0;
-    long loadEnds = System.nanoTime() + LOAD.toNanos();
-    while (System.nanoTime() < loadEnds) {
-      max = Math.max(max, requestsAtSimulator(simUrl));
-      samples++;
-      Thread.sleep(20);
-    }
-    System.out.printf(
-        "three workers, %d permits, %d request loops: at most %d requests at the simulator"
-            + " over %d samples%n",
-        PERMITS, WORKERS * LOOPS_PER_WORKER, max, samples);
-    assertThat(max).as("requests held by the simulator").isLessThanOrEqualTo(PERMITS);
-    assertThat(max)
-        .as("the load saturates the pool, or the bound proves nothing")
-        .isGreaterThan(PERMITS / 2);
 
     RedissonClient client = TestRedis.client(redisUrl);
     try (RedissonConcurrencyLimiter observer =
         new RedissonConcurrencyLimiter(client, PERMITS, LEASE)) {
+      int maxAtSimulator = 0;
+      int maxHeld = 0;
+      int samples = 0;
+      long loadEnds = System.nanoTime() + LOAD.toNanos();
+      while (System.nanoTime() < loadEnds) {
+        maxAtSimulator = Math.max(maxAtSimulator, requestsAtSimulator(simUrl));
+        maxHeld = Math.max(maxHeld, observer.inFlight(pool));
+        samples++;
+        Thread.sleep(20);
+      }
+      System.out.printf(
+          "three workers, %d permits, %d request loops, %d samples: at most %d permits held,"
+              + " at most %d requests at the simulator%n",
+          PERMITS, WORKERS * LOOPS_PER_WORKER, samples, maxHeld, maxAtSimulator);
+      assertThat(maxAtSimulator).as("requests held by the simulator").isLessThanOrEqualTo(PERMITS);
+      assertThat(maxAtSimulator).as("requests reached the simulator").isPositive();
+      assertThat(maxHeld)
+          .as("demand exceeds the permits, or the bound proves nothing")
+          .isEqualTo(PERMITS);
+
+      // The other two stop taking permits, so what is held after the kill is the killed one's.
       workers.get(1).send("pause");
       workers.get(2).send("pause");
+      workers.get(1).await("drained", Duration.ofSeconds(30));
+      workers.get(2).await("drained", Duration.ofSeconds(30));
       workers.get(0).process().destroyForcibly();
       long killedAt = System.nanoTime();
-      workers.get(1).await("drained", Duration.ofSeconds(10));
-      workers.get(2).await("drained", Duration.ofSeconds(10));
-      Thread.sleep(200);
       int leaked = observer.inFlight(pool);
-      long sinceKill = (System.nanoTime() - killedAt) / 1_000_000;
-      assertThat(leaked)
-          .as("permits the killed worker held, %d ms after the kill", sinceKill)
-          .isPositive();
+      assertThat(leaked).as("permits the killed worker held").isPositive();
 
       long deadline = killedAt + LEASE.plusMillis(1500).toNanos();
       while (observer.available(pool) < PERMITS && System.nanoTime() < deadline) {
