@@ -129,6 +129,9 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
               .get(waitMillis + ANSWER_MARGIN_MILLIS, TimeUnit.MILLISECONDS);
       reachable();
       if (permitId == null) {
+        // Full, or gone: a Redis restarted without its data has lost the semaphore, and nothing
+        // would ever be granted again. The next acquire sizes it again if it is missing.
+        pool.sized = false;
         return Optional.empty();
       }
       RedisPermit permit = new RedisPermit(request.pool(), pool.semaphore, permitId);

@@ -159,6 +159,21 @@ class RedissonConcurrencyLimiterIT {
   }
 
   @Test
+  void aPoolWhoseSemaphoreVanishedIsSizedAgain() throws Exception {
+    RedissonClient client = client(url);
+    RedissonConcurrencyLimiter limiter = limiter(client, 2, Duration.ofSeconds(30));
+    Permit before = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    // What a Redis restarted without its data looks like to a worker.
+    client.getKeys().deleteByPattern("*" + RedissonConcurrencyLimiter.key(pool) + "*");
+
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    Permit after = limiter.acquire(in(pool), Duration.ofMillis(100)).orElseThrow();
+    before.onSuccess(1);
+    after.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 2);
+  }
+
+  @Test
   void aHeldPermitOutlivesManyLeasesBecauseItIsRenewed() throws Exception {
     Duration lease = Duration.ofSeconds(1);
     RedissonConcurrencyLimiter limiter = limiter(1, lease);
