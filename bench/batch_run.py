@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 
 
-def chat_line(custom_id, model, system, user, max_tokens):
+def chat_line(custom_id, model, system, user, max_tokens, extra_body=None):
     return json.dumps({
         "custom_id": custom_id,
         "method": "POST",
@@ -39,17 +39,21 @@ def chat_line(custom_id, model, system, user, max_tokens):
                 {"role": "user", "content": user},
             ],
             "max_tokens": max_tokens,
+            **(extra_body or {}),
         },
     })
 
 
-def write_input(path, lines, model, prefixes, max_tokens, pad_bytes, id_prefix="b"):
-    """Small requests: `prefixes` short system prompts, round-robin."""
+def write_input(path, lines, model, prefixes, max_tokens, pad_bytes, id_prefix="b",
+                extra_body=None):
+    """Small requests: `prefixes` short system prompts, round-robin. `extra_body` adds
+    fields to every request body, e.g. {"ignore_eos": True} (the simulator then answers
+    exactly max_tokens tokens)."""
     padding = "x" * pad_bytes
     with open(path, "w") as f:
         for i in range(lines):
             f.write(chat_line(f"{id_prefix}-{i}", model, f"System prompt {i % prefixes}.",
-                              f"Request {i}. {padding}", max_tokens) + "\n")
+                              f"Request {i}. {padding}", max_tokens, extra_body) + "\n")
 
 
 def write_lines(path, lines):

@@ -222,19 +222,182 @@ def scaling(result, path):
     _finish(fig, path, "Scaling (zero-latency simulator; API and workers are separate JVMs, -Xmx512m)")
 
 
-def interactive(result, path):
+RUN_COLORS = {"alone": "#7f7f7f", "fixed": "#d62728", "adaptive": "#1f77b4"}
+RUN_LABELS = {"alone": "interactive alone", "fixed": "beside a batch, fixed permits (ungated)",
+              "adaptive": "beside a batch, adaptive capacity"}
+
+
+def _series(rows, suffix):
+    out = []
+    for r in rows:
+        for k, v in (r.get("gauges") or {}).items():
+            if k.endswith("." + suffix) and isinstance(v, (int, float)):
+                out.append((r["t"], v))
+                break
+    return out
+
+
+def _engine(rows, key):
+    return [(r["t"], r["engine"][key]) for r in rows if key in (r.get("engine") or {})]
+
+
+def _rate(rows, key="succeeded", span=2.0):
+    """Requests/s from a cumulative meter, over `span`-second steps."""
+    pts = [(r["t"], r[key]) for r in rows if r.get(key) is not None]
+    out = []
+    j = 0
+    for i in range(len(pts)):
+        while pts[i][0] - pts[j][0] > span:
+            j += 1
+        if i > j:
+            out.append((pts[i][0], (pts[i][1] - pts[j][1]) / (pts[i][0] - pts[j][0])))
+    return out
+
+
+def _xy(points, shift=0.0):
+    return [t - shift for t, _ in points], [v for _, v in points]
+
+
+def interactive(result, path, raw=None):
+    rep = (raw or {}).get("rep1")
+    if not rep or "adaptive" not in rep:  # results of the former interactive scenario
+        return False
+    f, c = result["figures"], result["config"]
+    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(12, 10), sharex=True)
+    for which in ("alone", "fixed", "adaptive"):
+        tl = rep[which]
+        shift = tl["phases"][0][0]  # x = seconds since the interactive load started
+        pts = [(x[0], x[1]) for x in tl["samples"] if x[1] is not None]
+        a1.plot(*_xy(pts, shift), ".", ms=2.5, alpha=0.5, color=RUN_COLORS[which],
+                label=RUN_LABELS[which])
+        if which == "alone":
+            a2.plot(*_xy(_engine(tl["rows"], "running"), shift), ":", color=RUN_COLORS[which],
+                    lw=1.2, label="engine running (interactive alone)")
+            continue
+        style = "-" if which == "adaptive" else "--"
+        lim = _series(tl["rows"], "limit")
+        if lim:
+            a2.plot(*_xy(lim, shift), style, color=RUN_COLORS[which], lw=1.6,
+                    label=f"gateway limit ({which})")
+        inflight = _series(tl["rows"], "in_flight")
+        if inflight:
+            a2.plot(*_xy(inflight, shift), style, color=RUN_COLORS[which], lw=0.8, alpha=0.6,
+                    label=f"gateway in flight ({which})")
+        run_ = _engine(tl["rows"], "running")
+        wait = _engine(tl["rows"], "waiting")
+        a2.plot(*_xy(run_, shift), ":", color=RUN_COLORS[which], lw=1.2,
+                label=f"engine running ({which})")
+        if any(v for _, v in wait):
+            a2.plot(*_xy(wait, shift), "-.", color=RUN_COLORS[which], lw=0.8, alpha=0.7,
+                    label=f"engine waiting ({which})")
+        a3.plot(*_xy(_rate(tl["rows"]), shift), style, color=RUN_COLORS[which], lw=1.4,
+                label=f"batch req/s ({which})")
+    alone_rps = f["batch_alone_rps"]["median"] if f.get("batch_alone_rps") else None
+    if alone_rps:
+        a3.axhline(alone_rps, color="black", lw=0.8, ls=":")
+        a3.axhline(0.8 * alone_rps, color="red", lw=0.8, ls="--")
+        a3.text(0, 0.8 * alone_rps, " goal: 0.8 × batch alone in low phases", color="red",
+                fontsize=8, va="bottom")
+    a2.axhline(c["max_num_seqs"], color="black", lw=0.8, ls=":")
+    for ax in (a1, a2, a3):
+        shift = rep["adaptive"]["phases"][0][0]
+        for t0, t1, rate in rep["adaptive"]["phases"]:
+            if rate == c["high_rate"]:
+                ax.axvspan(t0 - shift, t1 - shift, color="#ffdd99", alpha=0.35, lw=0)
+    a1.set_yscale("log")
+    a1.set_ylabel("interactive TTFT (ms, per request)")
+    a1.set_title(f"Interactive TTFT: p99 alone {f['ttft_p99_ms_alone']['median']:.0f} ms, fixed "
+                 f"{f['ttft_p99_ms_fixed']['median']:.0f} ms, adaptive "
+                 f"{f['ttft_p99_ms_adaptive']['median']:.0f} ms (shaded: {c['high_share']:.0%} phases)",
+                 fontsize=10)
+    a1.legend(fontsize=8, loc="upper right", markerscale=4)
+    a2.set_ylabel("requests")
+    a2.set_title(f"Gateway capacity gauges (when published) and the engine's "
+                 f"{c['max_num_seqs']} slots", fontsize=10)
+    a2.legend(fontsize=7, loc="upper right", ncol=2)
+    a3.set_ylabel("batch requests/s")
+    a3.set_xlabel("seconds since the interactive load started")
+    a3.set_title("Batch throughput (gateway meters, 2 s steps)", fontsize=10)
+    a3.legend(fontsize=8, loc="upper right")
+    _finish(fig, path, "Interactive protection: waves of interactive traffic beside a batch")
+    return True
+
+
+def capacity_drop(result, path, raw=None):
+    rep = (raw or {}).get("rep1")
+    if not rep:
+        return False
+    r = result["runs"][0]
+    t_change = rep["t_change"]
+    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=(12, 9.5), sharex=True)
+    pts = [(x[0], x[1]) for x in rep["samples"] if x[1] is not None]
+    a1.plot(*_xy(pts, t_change), ".", ms=2.5, alpha=0.5, color="#1f77b4", label="TTFT per request")
+    if rep["windows"]:
+        a1.plot([w[0] + result["config"]["window_seconds"] - t_change for w in rep["windows"]],
+                [w[1] for w in rep["windows"]], "-", color="black", lw=1.2,
+                label=f"rolling p99 ({result['config']['window_seconds']} s window, at its end)")
+    if r.get("ttft_recovery_bound_ms"):
+        a1.axhline(r["ttft_recovery_bound_ms"], color="red", ls="--", lw=0.8,
+                   label="1.2 × p99 alone on the slowed simulator")
+    a1.set_yscale("log")
+    a1.set_ylabel("interactive TTFT (ms)")
+    a1.legend(fontsize=8, loc="upper left", markerscale=4)
+    lim = _series(rep["rows"], "limit")
+    inflight = _series(rep["rows"], "in_flight")
+    if lim:
+        a2.plot(*_xy(lim, t_change), "-", color="#1f77b4", lw=1.6, label="gateway limit")
+    if inflight:
+        a2.plot(*_xy(inflight, t_change), "-", color="#1f77b4", lw=0.8, alpha=0.6,
+                label="gateway in flight")
+    a2.plot(*_xy(_engine(rep["rows"], "running"), t_change), ":", color="black", lw=1.2,
+            label="engine running")
+    a2.plot(*_xy(_engine(rep["rows"], "waiting"), t_change), "-.", color="#d62728", lw=1,
+            label="engine waiting")
+    a2.set_ylabel("requests")
+    a2.legend(fontsize=8, loc="upper left")
+    a3.plot(*_xy(_rate(rep["rows"]), t_change), "-", color="#2ca02c", lw=1.4, label="batch req/s")
+    a3.set_ylabel("batch requests/s")
+    a3.set_xlabel(f"seconds since the simulator became {result['config']['slowdown']}× slower")
+    a3.legend(fontsize=8, loc="upper right")
+    for ax in (a1, a2, a3):
+        ax.axvline(0, color="red", lw=1)
+        if rep.get("t_restore") is not None:  # speed restored so that the batch can finish
+            ax.axvline(rep["t_restore"] - t_change, color="green", lw=1, ls="--")
+    a3.text(0, a3.get_ylim()[1], " slower", color="red", fontsize=8, va="top")
+    if rep.get("t_restore") is not None:
+        a3.text(rep["t_restore"] - t_change, a3.get_ylim()[1], " speed restored (batch finishes)",
+                color="green", fontsize=8, va="top")
+    def secs(v, missing):
+        return missing if v is None else f"{v:.1f} s"
+
+    a1.set_title(f"Limit settled after {secs(r['limit_settle_seconds'], 'n/a (no limit gauge)')}; "
+                 f"TTFT p99 back within bound after "
+                 f"{secs(r['ttft_recovery_seconds'], 'n/a (not recovered)')}; batch "
+                 f"{r['batch_status']}, lost {r['lost']}, duplicated {r['duplicated']}", fontsize=10)
+    _finish(fig, path, "Capacity drop: adaptive gateway, batch + steady interactive load")
+    return True
+
+
+def limiter(result, path):
     f = result["figures"]
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    labels = ["TTFT p50", "TTFT p99", "ITL p50", "ITL p99"]
-    keys = ["ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms"]
-    for j, (which, color, name) in enumerate((("alone", "#bbbbbb", "interactive alone (baseline)"),
-                                              ("during_batch", "#d62728", "beside a running batch"))):
-        vals = [f[f"{k}_{which}"]["median"] for k in keys]
-        xs = [i + (j - 0.5) * 0.38 for i in range(len(keys))]
-        ax.bar(xs, vals, width=0.38, color=color, label=name)
-        for x, v in zip(xs, vals):
-            ax.text(x, v, f"{v:.0f}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(keys)), labels)
-    ax.set_ylabel("ms (median over repetitions)")
-    ax.legend(fontsize=8)
-    _finish(fig, path, "Interactive streaming latency, alone and beside a batch (no protection yet)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for i, (k, color) in enumerate((("local", "#bbbbbb"), ("redisson", "#1f77b4"))):
+        g = f.get(f"gateway_cpu_us_per_request_{k}")
+        rd = f.get(f"redis_cpu_us_per_request_{k}")
+        if g:
+            _bar(a1, i, g, color)
+        if rd and g:
+            a1.bar(i, rd["median"], bottom=g["median"], color="#d62728",
+                   label="Redis server" if i == 1 else None)
+        t = f.get(f"requests_per_second_{k}")
+        if t:
+            _bar(a2, i, t, color)
+    a1.set_xticks([0, 1], ["local (in-process)", "redisson (Redis)"])
+    a1.set_ylabel("gateway CPU µs per request (bar); Redis on top")
+    a1.legend(fontsize=8)
+    ratio = f.get("gateway_cpu_ratio")
+    a1.set_title(f"CPU per request: ratio {ratio['median']:.3f} (goal ≤ 1.10)" if ratio else "CPU")
+    a2.set_xticks([0, 1], ["local (in-process)", "redisson (Redis)"])
+    a2.set_ylabel("requests/s")
+    a2.set_title("Throughput")
+    _finish(fig, path, f"Limiter overhead: {result['config']['lines']:,}-line batch, zero-latency simulator")

@@ -224,3 +224,80 @@ def machine():
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     }
+
+
+# -- capacity timeline ------------------------------------------------------------------
+
+CAPACITY_PREFIX = "capacity."
+ENGINE_METRICS = {
+    "vllm:num_requests_running": "running",
+    "vllm:num_requests_waiting": "waiting",
+    "vllm:kv_cache_usage_perc": "kv_cache",
+}
+
+
+def engine_gauges(sim_url, timeout=2):
+    """{running, waiting, kv_cache} from the simulator's Prometheus /metrics (summed over
+    label sets); missing series are left out."""
+    values = prometheus(sim_url.rstrip("/") + "/metrics", timeout=timeout)
+    out = {}
+    for key, value in values.items():
+        short = ENGINE_METRICS.get(key.split("{", 1)[0])
+        if short:
+            out[short] = out.get(short, 0.0) + value
+    return out
+
+
+def capacity_gauges(admin_url, timeout=2):
+    """The gateway's adaptive-capacity gauges and request meters from its Dropwizard
+    /metrics: {"gauges": {"capacity.default.limit": 24, ...}, "succeeded": n, "failed": n}.
+    Gauges the gateway does not publish (yet) are simply absent."""
+    m = dropwizard(admin_url, timeout=timeout)
+    gauges = {k: g.get("value") for k, g in m.get("gauges", {}).items()
+              if k.startswith(CAPACITY_PREFIX)}
+    meters = m.get("meters", {})
+    return {"gauges": gauges,
+            "succeeded": meters.get("batch.requests.succeeded", {}).get("count"),
+            "failed": meters.get("batch.requests.failed", {}).get("count")}
+
+
+class TimelineSampler(threading.Thread):
+    """Every `interval` seconds: the simulator's running/waiting/KV-cache gauges and, when a
+    gateway is given, its capacity.* gauges and batch request meters. Rows are dicts with
+    `t` in seconds on `clock_zero` (a time.monotonic() value shared with the load
+    generator). The gateway can be swapped while sampling (`sampler.gateway = ...`)."""
+
+    def __init__(self, sim_url, gateway_admin_url=None, interval=0.5, clock_zero=None):
+        super().__init__(daemon=True)
+        self.sim_url = sim_url
+        self.gateway = gateway_admin_url
+        self.interval = interval
+        self.zero = time.monotonic() if clock_zero is None else clock_zero
+        self.rows = []
+        self.errors = 0
+        self.stopped = threading.Event()
+
+    def sample(self):
+        row = {"t": round(time.monotonic() - self.zero, 3)}
+        try:
+            row["engine"] = engine_gauges(self.sim_url)
+        except (OSError, ValueError):
+            self.errors += 1
+        gateway = self.gateway
+        if gateway:
+            try:
+                row.update(capacity_gauges(gateway))
+            except (OSError, ValueError, KeyError):
+                self.errors += 1
+        return row
+
+    def run(self):
+        while not self.stopped.is_set():
+            started = time.monotonic()
+            self.rows.append(self.sample())
+            self.stopped.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=10)
+        return self.rows

@@ -48,18 +48,21 @@ def pct(x, digits=0):
 
 
 def verdict(g):
+    note = f" ({g['note']})" if g.get("note") else ""
     if g["measured"] is None:
-        return "not measured"
+        return "not measured" + note
     if g["met"]:
-        return "**met**"
+        return "**met**" + note
     if g["miss"] is None:
-        return "**missed**"
+        return "**missed**" + note
     if g["target"] == 0:
-        return f"**missed** ({num(g['measured'])} instead of 0)"
-    return f"**missed** by {g['miss'] * 100:.0f}% of the target"
+        return f"**missed** ({num(g['measured'])} instead of 0)" + note
+    return f"**missed** by {g['miss'] * 100:.0f}% of the target" + note
 
 
 def goal_row(g, measured_text):
+    if g["measured"] is None:
+        measured_text = "n/a"
     return f"| {g['what']} | {g['op']} {fmt_goal_value(g['target'], g['unit'], target=True)} | {measured_text} | {verdict(g)} |"
 
 
@@ -107,13 +110,49 @@ def headlines(r):
         out.append(f"scaling: ms/request growth to the largest batch {f['ms_per_request_growth_mid_to_largest']:.3f}×, "
                    f"two-worker speed-up {num(f['two_worker_speedup_largest'], 3)}×")
         return out
-    if n == "interactive":
+    if n == "interactive" and "ttft_p99_ratio_adaptive" not in f:  # former scenario
         return [
             f"interactive: TTFT p99 {st(f['ttft_p99_ms_alone'], 1, 'ms')} alone vs "
             f"{st(f['ttft_p99_ms_during_batch'], 1, 'ms')} beside a batch "
             f"({num(f['ttft_p99_ratio'], 2)}×)",
         ]
+    if n == "interactive":
+        return [
+            f"interactive: TTFT p99 {st(f['ttft_p99_ms_alone'], 1, 'ms')} alone, "
+            f"{st(f['ttft_p99_ms_fixed'], 1, 'ms')} beside a batch with fixed permits "
+            f"({_ratio(f['ttft_p99_ratio_fixed'])}), {st(f['ttft_p99_ms_adaptive'], 1, 'ms')} "
+            f"with adaptive capacity ({_ratio(f['ttft_p99_ratio_adaptive'])})",
+            f"interactive: inter-token p99 {st(f['itl_p99_ms_alone'], 1, 'ms')} alone, fixed "
+            f"{_ratio(f['itl_p99_ratio_fixed'])}, adaptive {_ratio(f['itl_p99_ratio_adaptive'])}",
+            f"interactive: batch in the low phases {st(f['batch_low_rps_adaptive'], 1, 'req/s')} "
+            f"adaptive ({_ratio(f['batch_low_share_adaptive'])} of the "
+            f"{st(f['batch_alone_rps'], 1, 'req/s')} it gets alone), fixed "
+            f"{st(f['batch_low_rps_fixed'], 1, 'req/s')}",
+        ]
+    if n == "capacity_drop":
+        return [
+            f"capacity_drop: limit settled {st(f['limit_settle_seconds'], 2, 's')} after the "
+            f"slowdown ({st(f['limit_before'], 0)} → {st(f['limit_final'], 0)}); interactive TTFT "
+            f"p99 back within 1.2× of {st(f['baseline_ttft_p99_ms'], 0, 'ms')} after "
+            f"{st(f['ttft_recovery_seconds'], 2, 's')}"
+            + (f" (not recovered in {f['not_recovered']} run(s))" if f["not_recovered"] else ""),
+            f"capacity_drop: batch {'completed' if f['batch_completed_all'] else 'NOT completed'}, "
+            f"lost {f['lost']}, duplicated {f['duplicated']}",
+        ]
+    if n == "limiter":
+        return [
+            f"limiter: gateway CPU {st(f['gateway_cpu_us_per_request_redisson'], 0, 'µs')} per "
+            f"request with redisson vs {st(f['gateway_cpu_us_per_request_local'], 0, 'µs')} local "
+            f"(ratio {st(f['gateway_cpu_ratio'], 3)}); Redis "
+            f"{st(f['redis_cpu_us_per_request_redisson'], 0, 'µs')} and "
+            f"{st(f['redis_commands_per_request_redisson'], 2)} commands per request",
+        ]
     return []
+
+
+def _ratio(s):
+    return "n/a" if not s else f"{s['median']:.2f}×" + (
+        f" ({s['min']:.2f}..{s['max']:.2f})" if s["n"] > 1 else "")
 
 
 # -- sections ----------------------------------------------------------------------------
@@ -574,6 +613,188 @@ def section_scaling(r):
 
 def section_interactive(r):
     f, c = r["figures"], r["config"]
+    if "ttft_p99_ratio_adaptive" not in f:
+        return section_interactive_legacy(r)
+    cal = c["calibration"]
+    phases = " → ".join(f"{'high' if rate == c['high_rate'] else 'low'} {rate:g}/s"
+                        for _, rate in c["schedule"])
+    out = [
+        "### 5. Interactive protection",
+        "",
+        f"**What runs.** The simulator as a small engine: `{' '.join(c['simulator_args'])}`, so at "
+        f"most {c['max_num_seqs']} requests run and the rest wait in its queue, first come first "
+        f"served (llm-d-inference-sim v0.10.2 has no priorities). A request of "
+        f"{c['interactive_max_tokens']} tokens (`ignore_eos`, so every answer has exactly that "
+        f"many) holds a slot for TTFT + {c['interactive_max_tokens'] - 1} × inter-token latency = "
+        f"{num(c['request_ms_model'])} ms; measured alone on the idle simulator it takes "
+        f"{num(cal['e2e_median_ms'], 1)} ms end to end (median of {cal['requests']}), and that "
+        f"measured time sets the rates by Little's law (slots in use = rate × request time): "
+        f"{pct(c['high_share'])} of the slots is {c['high_rate']:g} requests/s, {pct(c['low_share'])} "
+        f"is {c['low_rate']:g}/s. `bench/loadgen.py` sends streaming chat completions straight to the "
+        f"simulator (Poisson arrivals, open loop) in {len(c['schedule'])} phases of "
+        f"{num(c['phase_seconds'])} s: {phases}. Three runs: interactive alone; beside a "
+        f"{num(c['batch_lines'])}-line batch ({c['batch_max_tokens']} tokens per request) through a "
+        f"`server` gateway with `BGW_CAPACITY=fixed` (today's behaviour: "
+        f"{c['parallel_chunks']} chunks × {c['chunk_concurrency']} requests in flight whatever the "
+        f"engine says); beside the same batch with `BGW_CAPACITY=adaptive`. Both gateways use "
+        f"`BGW_LIMITER={c.get('limiter', 'redisson')}` with Redis. The batch starts "
+        f"{num(c['lead_in_seconds'])} s before the waves and is cancelled after them. Batch throughput "
+        f"is the gateway's `batch.requests.succeeded` + `failed` meters, sampled every 0.5 s with the "
+        f"simulator's `vllm:num_requests_running`/`waiting` and the gateway's `capacity.*` gauges; "
+        f"the first {num(c['settle_seconds'])} s of each phase are left out of per-phase figures.",
+        "",
+        f"**Baselines.** Latency: the same interactive waves on the same simulator with no batch. "
+        f"Throughput: the batch with the engine to itself through the adaptive gateway, measured "
+        f"over {num(c['batch_alone_seconds'])} s after the same lead-in.",
+        "",
+        "| figure | alone | beside a batch, fixed | beside a batch, adaptive |",
+        "|---|---|---|---|",
+    ]
+    for label, key in (("TTFT p50 (ms)", "ttft_p50_ms"), ("TTFT p99 (ms)", "ttft_p99_ms"),
+                       ("inter-token p50 (ms)", "itl_p50_ms"), ("inter-token p99 (ms)", "itl_p99_ms")):
+        out.append(f"| {label} | {st(f[f'{key}_alone'], 1)} | {st(f[f'{key}_fixed'], 1)} | "
+                   f"{st(f[f'{key}_adaptive'], 1)} |")
+    out += [
+        f"| TTFT p99 ÷ alone | 1 | {_ratio(f['ttft_p99_ratio_fixed'])} | {_ratio(f['ttft_p99_ratio_adaptive'])} |",
+        f"| inter-token p99 ÷ alone | 1 | {_ratio(f['itl_p99_ratio_fixed'])} | {_ratio(f['itl_p99_ratio_adaptive'])} |",
+        f"| batch req/s in the low phases | – | {st(f['batch_low_rps_fixed'], 1)} | {st(f['batch_low_rps_adaptive'], 1)} |",
+        f"| batch req/s in the high phases | – | {st(f['batch_high_rps_fixed'], 1)} | {st(f['batch_high_rps_adaptive'], 1)} |",
+        f"| low-phase batch throughput ÷ batch alone ({st(f['batch_alone_rps'], 1)} req/s) | – | "
+        f"{_ratio(f['batch_low_share_fixed'])} | {_ratio(f['batch_low_share_adaptive'])} |",
+        f"| interactive errors / dropped (all runs) | {f['errors']} / {f['dropped']} | | |",
+        "",
+        img(r, "interactive.png", "interactive protection timeline"),
+        "| goal | target | measured (median) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for g in r["goals"]:
+        out.append(goal_row(g, fmt_goal_value(g["measured"], g["unit"])))
+    out.append("")
+    seen = f.get("capacity_gauges_seen") or []
+    text = (f"**Reading it.** Little's law check: in the alone run the engine ran "
+            f"{st(f['engine_running_alone_high'], 1)} requests on average in the high phases "
+            f"(target {c['high_share'] * c['max_num_seqs']:.1f}) and "
+            f"{st(f['engine_running_alone_low'], 1)} in the low ones "
+            f"(target {c['low_share'] * c['max_num_seqs']:.1f}). ")
+    if not seen:
+        text += ("The gateway published no `capacity.*` gauges in this run, so its jar has no "
+                 "adaptive controller yet and the \"adaptive\" run is the fixed one again: compare "
+                 "the two columns only once the gauges appear. ")
+    else:
+        text += f"Gauges published by the gateway: {', '.join('`' + g + '`' for g in seen)}. "
+    if not (f.get("batch_ran_throughout_fixed") and f.get("batch_ran_throughout_adaptive")):
+        text += ("**The batch finished before the waves ended in some run: the figures of that run "
+                 "understate the batch's effect; give it more lines.** ")
+    text += ("With fixed permits the batch keeps its requests queued in the engine whatever the "
+             "interactive load, so every interactive request waits behind them (TTFT) while "
+             "inter-token latency moves little: the simulator's `--time-factor-under-load` is 1, so "
+             "a running request is not slowed by the others, and what moves the inter-token p99 "
+             "is mostly this benchmark's own client sharing the 2 cores with the gateway.")
+    out += [text, ""]
+    return out
+
+
+def section_capacity_drop(r):
+    f, c = r["figures"], r["config"]
+    run = r["runs"][0]
+    out = [
+        "### 6. Capacity drop",
+        "",
+        f"**What runs.** The engine of section 5 (`{' '.join(c['simulator_args'])}`), a "
+        f"`server` gateway with `BGW_CAPACITY=adaptive`, a {num(c['batch_lines'])}-line batch and "
+        f"steady interactive streaming load straight to the simulator at {c['interactive_rate']:g} "
+        f"requests/s ({pct(c['interactive_share_of_fast_engine'])} of the engine's slots by Little's "
+        f"law, so {pct(c['interactive_share_of_fast_engine'] * c['slowdown'])} once slowed). After "
+        f"{num(c['pre_seconds'])} s the simulator becomes {c['slowdown']}× slower through its "
+        f"`POST /admin/config` (`{json.dumps(c['admin_change'])}`, which takes effect for the next "
+        f"token of requests already running) and is watched for {num(c['post_seconds'])} s more; then "
+        f"its speed is restored so the batch can finish, and its output is checked: every "
+        f"`custom_id` exactly once. The limit settles when the gateway's `capacity.<pool>.limit` "
+        f"gauge stays within ±10% of its final value (median of the last {num(c['tail_seconds'])} s "
+        f"observed). Interactive TTFT p99 is computed over rolling {num(c['window_seconds'])} s "
+        f"windows of requests (by start time, 0.5 s steps); it has recovered at the start of the "
+        f"first window after the change from which every window stays within "
+        f"{c['recovery_bound']:g}× the baseline.",
+        "",
+        f"**Baseline.** {capital(r['baseline']['what'])}: {st(f['baseline_ttft_p99_ms'], 1, 'ms')}.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| limit before → after the slowdown | {st(f['limit_before'], 0)} → {st(f['limit_final'], 0)} |",
+        f"| limit settle time (s) | {st(f['limit_settle_seconds'], 2)} |",
+        f"| interactive TTFT p99 before / after the change (ms) | {st(f['ttft_p99_before_ms'], 1)} / "
+        f"{st(f['ttft_p99_after_ms'], 1)} |",
+        f"| interactive TTFT p99 recovery time (s) | {st(f['ttft_recovery_seconds'], 2)}"
+        + (f"; not recovered within {num(f['observed_after_change_seconds'])} s in "
+           f"{f['not_recovered']} run(s)" if f["not_recovered"] else "") + " |",
+        f"| batch req/s before → after (last {num(c['tail_seconds'])} s of each) | "
+        f"{st(f['batch_rps_before'], 1)} → {st(f['batch_rps_after'], 1)} |",
+        f"| batch completed / lost / duplicated | {'yes' if f['batch_completed_all'] else '**no**'} / "
+        f"{f['lost']} / {f['duplicated']} |",
+        "",
+        img(r, "capacity-drop.png", "capacity drop timeline"),
+        "| goal | target | measured (median) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for g in r["goals"]:
+        out.append(goal_row(g, fmt_goal_value(g["measured"], g["unit"])))
+    out.append("")
+    if not f.get("capacity_gauges_seen"):
+        out += ["The gateway published no `capacity.*` gauges in this run (no adaptive controller "
+                "in the jar yet), so the settle time cannot be measured and the batch keeps its "
+                "fixed permits through the slowdown.", ""]
+    if not f.get("batch_ran_throughout"):
+        out += ["**The batch finished before the observation window ended in some run; give it "
+                "more lines.**", ""]
+    return out
+
+
+def section_limiter(r):
+    f, c = r["figures"], r["config"]
+    out = [
+        "### 7. Limiter overhead",
+        "",
+        f"**What runs.** The overhead setup of section 1 (zero-latency simulator, `--max-num-seqs "
+        f"512`), a `server` gateway with `BGW_CAPACITY=fixed` so that only the limiter differs, and "
+        f"a {num(c['lines'])}-line batch after a {num(c['warmup_lines'])}-line warm-up, once with "
+        f"`BGW_LIMITER=local` (permits in the JVM) and once with `BGW_LIMITER=redisson` (permits in "
+        f"Redis, shared by all workers), alternating which goes first, {c['reps']} time(s); the "
+        f"gateway restarts between them. CPU is utime+stime from `/proc` over the batch (create → "
+        f"completed) divided by the lines; Redis commands from `INFO stats`.",
+        "",
+        f"**Baseline.** {capital(r['baseline']['what'])}.",
+        "",
+        "| figure | local | redisson |",
+        "|---|---|---|",
+        f"| gateway CPU µs per request | {st(f['gateway_cpu_us_per_request_local'], 0)} | "
+        f"{st(f['gateway_cpu_us_per_request_redisson'], 0)} |",
+        f"| Redis CPU µs per request | {st(f['redis_cpu_us_per_request_local'], 1)} | "
+        f"{st(f['redis_cpu_us_per_request_redisson'], 1)} |",
+        f"| Redis commands per request | {st(f['redis_commands_per_request_local'], 2)} | "
+        f"{st(f['redis_commands_per_request_redisson'], 2)} |",
+        f"| requests/s | {st(f['requests_per_second_local'], 0)} | {st(f['requests_per_second_redisson'], 0)} |",
+        f"| gateway CPU ratio redisson ÷ local (pairwise) | 1 | {st(f['gateway_cpu_ratio'], 3)} |",
+        f"| gateway + Redis CPU ratio | 1 | {st(f['gateway_plus_redis_cpu_ratio'], 3)} |",
+        f"| lost / duplicated | {f['lost']} / {f['duplicated']} | |",
+        "",
+        img(r, "limiter.png", "limiter overhead"),
+        "| goal | target | measured (median) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for g in r["goals"]:
+        out.append(goal_row(g, fmt_goal_value(g["measured"], g["unit"])))
+    out.append("")
+    local_cmds = f["redis_commands_per_request_local"]
+    if local_cmds is not None and f["redis_commands_per_request_redisson"] is not None and \
+            f["redis_commands_per_request_redisson"]["median"] <= local_cmds["median"] + 0.05:
+        out += ["Redis saw no more commands per request with `redisson` than with `local`: the "
+                "gateway in this run does not read `BGW_LIMITER` yet, so both runs used the same "
+                "limiter and the ratio only shows the noise of the machine.", ""]
+    return out
+
+
+def section_interactive_legacy(r):
+    f, c = r["figures"], r["config"]
     rows = [("TTFT p50", "ttft_p50_ms"), ("TTFT p99", "ttft_p99_ms"),
             ("inter-token p50", "itl_p50_ms"), ("inter-token p99", "itl_p99_ms")]
     out = [
@@ -611,8 +832,10 @@ SECTIONS = {
     "crash": section_crash,
     "scaling": section_scaling,
     "interactive": section_interactive,
+    "capacity_drop": section_capacity_drop,
+    "limiter": section_limiter,
 }
-ORDER = ["overhead", "prefix", "crash", "scaling", "interactive"]
+ORDER = ["overhead", "prefix", "crash", "scaling", "interactive", "capacity_drop", "limiter"]
 
 
 def fmt_goal_value(v, unit, target=False):
@@ -633,7 +856,8 @@ def goal_summary(summary):
             continue
         for g in r.get("goals", []):
             rows.append(f"| {name} | {g['what']} | {g['op']} {fmt_goal_value(g['target'], g['unit'], target=True)} | "
-                        f"{fmt_goal_value(g['measured'], g['unit'])} | {verdict(g)} |")
+                        f"{fmt_goal_value(g['measured'], g['unit']) if g['measured'] is not None else 'n/a'} | "
+                        f"{verdict(g)} |")
     return rows
 
 
@@ -703,18 +927,22 @@ def write(root):
         "[`llm-d-inference-sim`](https://github.com/llm-d/llm-d-inference-sim): how fast it can "
         "feed an inference server and what that costs in CPU (overhead), how much prefix-cache "
         "reuse its ordering buys (prefix reuse), what a worker crash costs (crash cost), and how "
-        "it behaves as batches and workers grow (scaling). A fifth scenario exercises the "
-        "interactive load generator that the interactive-protection work will build on.",
+        "it behaves as batches and workers grow (scaling); and, for adaptive capacity, how well "
+        "interactive traffic is protected from a batch (interactive protection), how fast the "
+        "gateway follows an engine that slows down (capacity drop) and what permits in Redis "
+        "cost (limiter overhead).",
         "",
         "Run them yourself:",
         "",
-        "    make bench        # quick pass: every scenario, fewer repetitions (under 10 minutes here)",
+        "    make bench        # quick pass: every scenario, fewer repetitions (about 15 minutes here)",
         "    make bench-full   # full lengths and repetitions",
         "    python3 bench/run.py --mode quick --only prefix   # one scenario",
         "",
         "Each scenario starts its own PostgreSQL, Temporal dev server, simulator(s) and gateway "
-        "process(es) on loopback ports (gateways 9000-9099, simulators 9100-9199, PostgreSQL "
-        "55470, Temporal 7290/8290), and stops them when it ends, also on failure. Raw results "
+        "process(es) and Redis on loopback ports (gateways 9000-9099, simulators 9100-9199, "
+        "PostgreSQL 55470, Temporal 7290/8290, Redis 6390), and stops them when it ends, also on "
+        "failure. Gateways use `BGW_LIMITER=redisson` (permits in that Redis) unless a scenario "
+        "says otherwise. Raw results "
         "(timelines, heap samples, the JFR recording) go to `bench/results/` (not committed); "
         "the plots and the summaries this page is generated from are in `docs/bench/`. "
         + CORES_NOTE,

@@ -1,6 +1,6 @@
 """Run the benchmark scenarios and regenerate docs/benchmarks.md.
 
-    python3 bench/run.py --mode quick            # `make bench`, under 10 minutes
+    python3 bench/run.py --mode quick            # `make bench`, about 15 minutes
     python3 bench/run.py --mode full             # `make bench-full`
     python3 bench/run.py --mode quick --only prefix,crash
 
@@ -27,6 +27,20 @@ import report  # noqa: E402
 import scenarios  # noqa: E402
 from stack import ROOT, install_signal_handlers, log, reap_leftovers  # noqa: E402
 
+# The engine of the adaptive-capacity scenarios: 32 slots, real-looking latencies; a
+# request of max_tokens tokens holds a slot TTFT + (max_tokens - 1) x ITL (360 ms here).
+ENGINE = dict(max_num_seqs=32, ttft="50ms", itl="10ms", sample_interval=0.5)
+# Interactive waves: `high` then `low` share of the engine's slots (rates from Little's law
+# on a calibrated request time), `waves` times; `settle` seconds at the start of each phase
+# are left out of the per-phase figures, `lead_in` seconds of batch alone before the waves.
+INTERACTIVE = dict(ENGINE, high=0.70, low=0.05, waves=2, interactive_max_tokens=32,
+                   batch_max_tokens=32, lead_in=5, settle=3)
+# Steady interactive load (15% of the fast engine, 60% of the slowed one) beside a batch;
+# the simulator's latencies are multiplied by `slowdown` after `pre_seconds`.
+CAPACITY_DROP = dict(ENGINE, slowdown=4, interactive_share=0.15, interactive_max_tokens=32,
+                     batch_max_tokens=32, lead_in=5, tail_seconds=10, window_seconds=5,
+                     recovery_bound=1.2, timeout=600)
+
 MODES = {
     "quick": {
         "overhead": dict(lines=50_000, reps=3, warmup_lines=20_000, direct_passes=3, timeout=900),
@@ -35,10 +49,11 @@ MODES = {
         "crash": dict(lines=10_000, reps=1, crashes=3, ttft="300ms", timeout=900),
         "scaling": dict(sizes=[1_000, 10_000, 50_000], workers=[1, 2], reps=2,
                         warmup_lines=2_000, timeout=900),
-        "interactive": dict(rate=5, seconds=15, reps=2, batch_lines=20_000, max_tokens=16,
-                            sim_args=["--max-num-seqs", "32", "--time-to-first-token", "50ms",
-                                      "--inter-token-latency", "10ms",
-                                      "--max-waiting-queue-length", "10000"]),
+        "interactive": dict(INTERACTIVE, phase_seconds=15, reps=1, batch_lines=12_000,
+                            batch_alone_seconds=10),
+        "capacity_drop": dict(CAPACITY_DROP, pre_seconds=15, post_seconds=30, baseline_seconds=10,
+                              batch_lines=3_000, reps=1),
+        "limiter": dict(lines=30_000, reps=2, warmup_lines=10_000, timeout=600),
     },
     "full": {
         "overhead": dict(lines=50_000, reps=5, warmup_lines=20_000, direct_passes=4, timeout=900),
@@ -47,10 +62,11 @@ MODES = {
         "crash": dict(lines=10_000, reps=3, crashes=3, ttft="300ms", timeout=900),
         "scaling": dict(sizes=[1_000, 10_000, 50_000], workers=[1, 2], reps=3,
                         warmup_lines=2_000, timeout=900),
-        "interactive": dict(rate=5, seconds=30, reps=3, batch_lines=40_000, max_tokens=16,
-                            sim_args=["--max-num-seqs", "32", "--time-to-first-token", "50ms",
-                                      "--inter-token-latency", "10ms",
-                                      "--max-waiting-queue-length", "10000"]),
+        "interactive": dict(INTERACTIVE, phase_seconds=60, reps=2, batch_lines=30_000,
+                            batch_alone_seconds=30),
+        "capacity_drop": dict(CAPACITY_DROP, pre_seconds=30, post_seconds=60, baseline_seconds=30,
+                              batch_lines=6_000, reps=2),
+        "limiter": dict(lines=50_000, reps=3, warmup_lines=20_000, timeout=900),
     },
 }
 # A few seconds per scenario, to check the harness itself; writes only to bench/results/smoke.
@@ -60,8 +76,11 @@ MODES["smoke"] = {
                    prefill_per_token="10us", max_tokens=8, timeout=300),
     "crash": dict(lines=3_000, reps=1, crashes=3, ttft="300ms", timeout=600),
     "scaling": dict(sizes=[500, 2_000], workers=[1, 2], reps=1, warmup_lines=500, timeout=300),
-    "interactive": dict(rate=5, seconds=5, reps=1, batch_lines=3_000, max_tokens=16,
-                        sim_args=MODES["quick"]["interactive"]["sim_args"]),
+    "interactive": dict(INTERACTIVE, phase_seconds=5, reps=1, batch_lines=5_000,
+                        batch_alone_seconds=5, lead_in=2, settle=1),
+    "capacity_drop": dict(CAPACITY_DROP, pre_seconds=6, post_seconds=12, baseline_seconds=5,
+                          batch_lines=1_200, reps=1, lead_in=2, tail_seconds=3, window_seconds=3),
+    "limiter": dict(lines=3_000, reps=1, warmup_lines=500, timeout=300),
 }
 PLOTTERS = {
     "overhead": [("overhead.png", plots.overhead), ("overhead-profile.png", plots.profile)],
@@ -69,7 +88,11 @@ PLOTTERS = {
     "crash": [("crash.png", plots.crash)],
     "scaling": [("scaling.png", plots.scaling)],
     "interactive": [("interactive.png", plots.interactive)],
+    "capacity_drop": [("capacity-drop.png", plots.capacity_drop)],
+    "limiter": [("limiter.png", plots.limiter)],
 }
+# Plotters that also read the raw timelines (bench/results/<mode>/<name>.json).
+WITH_RAW = {plots.crash, plots.interactive, plots.capacity_drop}
 
 
 def wait_for_test_suite(max_minutes):
@@ -90,7 +113,7 @@ def make_plots(result, raw, plot_dir):
     for filename, fn in PLOTTERS.get(result["name"], []):
         path = plot_dir / filename
         try:
-            ok = fn(result, path, raw) if fn is plots.crash else fn(result, path)
+            ok = fn(result, path, raw) if fn in WITH_RAW else fn(result, path)
             if ok is not False:
                 made.append(str(path.relative_to(ROOT / "docs")) if path.is_relative_to(ROOT / "docs")
                             else str(path))

@@ -1,5 +1,5 @@
 """Start and stop what a benchmark scenario needs: PostgreSQL, the Temporal dev server,
-llm-d-inference-sim instances and gateway processes (`server`, `api`, `worker`).
+Redis, llm-d-inference-sim instances and gateway processes (`server`, `api`, `worker`).
 
 Every scenario builds one `Stack` and uses it as a context manager; leaving the `with`
 block (normally, by an exception, or by SIGTERM/SIGINT, which `install_signal_handlers`
@@ -11,7 +11,11 @@ postgres user when we are root); pg_ctl daemonizes it, so it is stopped explicit
 
 Only loopback addresses are used. Ports come from the ranges reserved for benchmarks:
 gateways 9000-9099, simulators 9100-9199, PostgreSQL 55470-55479, Temporal 7290-7299
-(UI 8290-8299).
+(UI 8290-8299), Redis 6390-6399.
+
+Redis (Debian's redis-server, no persistence) holds the gateway's distributed limiter
+permits: once `start_redis()` ran, every gateway of the stack gets `BGW_REDIS_URL` and,
+unless the scenario says otherwise, `BGW_LIMITER=redisson`.
 """
 
 import json
@@ -43,6 +47,8 @@ TEMPORAL_PORT = 7290
 TEMPORAL_UI_PORT = 8290
 SIM_PORT = 9100
 GATEWAY_PORT = 9000  # gateway n uses 9000 + 2n (API) and 9001 + 2n (admin)
+REDIS_PORT = 6390
+DEFAULT_LIMITER = "redisson"  # BGW_LIMITER of bench gateways when the stack runs Redis
 
 _SETPRIV = shutil.which("setpriv") is not None and "--pdeathsig" in subprocess.run(
     ["setpriv", "--help"], capture_output=True, text=True).stdout
@@ -174,6 +180,13 @@ class Gateway:
     def healthy(self):
         return http_ok(self.admin_url + "/healthcheck")
 
+    def stop(self, stack):
+        """Stop this gateway (SIGTERM, then SIGKILL after the grace) and free its ports."""
+        self.proc.stop()
+        stack.forget(self.proc)
+        wait_until(lambda: not port_open(self.http_port) and not port_open(self.admin_port), 30,
+                   f"the ports of {self.proc.name} to close")
+
 
 class Sim:
     def __init__(self, proc, port, args):
@@ -204,6 +217,8 @@ class Stack:
         self.temporal_address = None
         self.sims = {}
         self.gateway_env = {}
+        self.redis_url = None
+        self.redis_proc = None
         self._thread = threading.current_thread()
 
     # -- lifecycle --------------------------------------------------------------------
@@ -314,6 +329,49 @@ class Stack:
         self.temporal_address = address
         return address
 
+    # -- Redis ------------------------------------------------------------------------
+    def start_redis(self, port=REDIS_PORT):
+        """A throwaway redis-server on 127.0.0.1 (no RDB, no AOF), stopped with the stack."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise StackError("redis-server is missing (Debian: apt-get install redis-server)")
+        if port_open(port):
+            raise StackError(f"port {port} (Redis) is already in use")
+        datadir = self.work / "redis"
+        datadir.mkdir(exist_ok=True)
+        log(f"{self.name}: Redis on 127.0.0.1:{port}")
+        proc = self.spawn("redis", [binary, "--bind", "127.0.0.1", "--port", port, "--dir", datadir,
+                                    "--save", "", "--appendonly", "no", "--daemonize", "no"], grace=5)
+        self.redis_proc = proc
+        self.redis_port = port
+        wait_until(lambda: port_open(port), 30, "the Redis port", proc.popen)
+        def pong():
+            try:
+                return self.redis("PING") == "PONG"
+            except (OSError, StackError):
+                return False
+
+        wait_until(pong, 30, "Redis to answer PING", proc.popen)
+        self.redis_url = f"redis://127.0.0.1:{port}"
+        return self.redis_url
+
+    def redis(self, *args):
+        """One command over RESP; returns the reply decoded (simple string, integer, bulk
+        string or list), raises StackError on an error reply."""
+        payload = f"*{len(args)}\r\n".encode()
+        for a in args:
+            b = str(a).encode()
+            payload += f"${len(b)}\r\n".encode() + b + b"\r\n"
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=5) as sock:
+            sock.sendall(payload)
+            reader = sock.makefile("rb")
+            return _resp_read(reader)
+
+    def flush_redis(self):
+        """Forget every key (limiter permits of gateways stopped before), between runs."""
+        if self.redis_url:
+            self.redis("FLUSHALL")
+
     # -- simulator --------------------------------------------------------------------
     def start_sim(self, port, *args, name=None):
         if port_open(port):
@@ -353,14 +411,19 @@ class Stack:
             BGW_DB_USER="batchgateway",
             BGW_DB_PASSWORD="batchgateway",
         )
+        if self.redis_url:
+            env["BGW_REDIS_URL"] = self.redis_url
+            env["BGW_LIMITER"] = DEFAULT_LIMITER
         for key, value in tuning.items():
             env[f"BGW_{key.upper()}"] = str(value)
         (self.work / "files").mkdir(exist_ok=True)
         self.gateway_env = env
         self.heap = heap
 
-    def start_gateway(self, role="server", index=0, wait=True, extra_java=()):
-        """Start a gateway JVM; returns once /healthcheck answers (if wait)."""
+    def start_gateway(self, role="server", index=0, wait=True, extra_java=(), env=None):
+        """Start a gateway JVM; returns once /healthcheck answers (if wait). `env` adds to
+        or overrides the stack's gateway environment for this process only, e.g.
+        {"BGW_CAPACITY": "fixed"}."""
         if not JAR.is_file():
             raise StackError(f"{JAR} is missing: build it with `make build`")
         http_port = GATEWAY_PORT + 2 * index
@@ -368,16 +431,42 @@ class Stack:
         for p in (http_port, admin_port):
             if port_open(p):
                 raise StackError(f"port {p} (gateway) is already in use")
-        env = dict(self.gateway_env, BGW_HTTP_PORT=str(http_port), BGW_ADMIN_PORT=str(admin_port))
+        env = dict(self.gateway_env, **{k: str(v) for k, v in (env or {}).items()},
+                   BGW_HTTP_PORT=str(http_port), BGW_ADMIN_PORT=str(admin_port))
         cmd = [Path(self.java_home) / "bin" / "java", f"-Xmx{self.heap}", *extra_java,
                "-jar", JAR, role, CONFIG]
         name = f"gateway-{role}-{index}"
-        log(f"{self.name}: {name} on :{http_port} (admin :{admin_port})")
+        knobs = " ".join(f"{k}={env[k]}" for k in ("BGW_LIMITER", "BGW_CAPACITY") if k in env)
+        log(f"{self.name}: {name} on :{http_port} (admin :{admin_port}){' ' + knobs if knobs else ''}")
         proc = self.spawn(name, cmd, env=env, grace=30)
         gateway = Gateway(proc, role, http_port, admin_port)
+        gateway.env = {k: v for k, v in env.items() if k.startswith("BGW_")}
         if wait:
             wait_until(gateway.healthy, 120, f"{name} to be healthy", proc.popen)
         return gateway
+
+
+def _resp_read(reader):
+    line = reader.readline()
+    if not line:
+        raise StackError("Redis closed the connection")
+    kind, rest = line[:1], line[1:].rstrip(b"\r\n")
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise StackError(f"Redis: {rest.decode()}")
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = reader.read(n + 2)
+        return data[:-2].decode(errors="replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(reader) for _ in range(n)]
+    raise StackError(f"Redis: unexpected reply {line!r}")
 
 
 def children_of(pid):

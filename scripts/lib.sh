@@ -83,10 +83,13 @@ bgw_java_home() {
   echo "$best"
 }
 
+# What to do without a JDK >= 21 (Debian 12 packages only 17).
+BGW_JDK_HINT="no JDK >= 21 under /usr/lib/jvm: install one (Temurin 21+, https://adoptium.net/installation/linux/) or set BGW_JAVA_HOME"
+
 # Export JAVA_HOME (and PATH) for Maven and the gateway; dies without a JDK >= 21.
 bgw_use_java() {
   local jh
-  jh=$(bgw_java_home) || die "a JDK >= 21 is required"
+  jh=$(bgw_java_home 2>/dev/null) || die "$BGW_JDK_HINT"
   export JAVA_HOME=$jh
   export PATH="$JAVA_HOME/bin:$PATH"
 }
@@ -293,6 +296,90 @@ tail_logs() {
 }
 
 # ---------------------------------------------------------------------------
+# Debian packages
+
+# True if what the Debian package PKG provides is usable here. Checks what we
+# use rather than dpkg, so a PostgreSQL or Python installed some other way counts.
+deb_present() {
+  case $1 in
+    postgresql) pg_bindir >/dev/null 2>&1 ;;
+    redis-server) command -v redis-server >/dev/null 2>&1 ;;
+    maven) command -v mvn >/dev/null 2>&1 ;;
+    # `python3 -m venv` needs ensurepip, which Debian splits off into python3-venv.
+    python3-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 ;;
+    *) dpkg -s "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# Echo those of the Debian packages PKG... that are missing (space-separated).
+missing_debs() {
+  local p out=()
+  for p in "$@"; do deb_present "$p" || out+=("$p"); done
+  echo "${out[*]}"
+}
+
+# install_debs PKG...: apt-get install them when we are root and have apt-get.
+# Returns 1 when that is not possible or did not make them present.
+install_debs() {
+  ((EUID == 0)) && command -v apt-get >/dev/null 2>&1 || return 1
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || true
+  [[ -z $(missing_debs "$@") ]]
+}
+
+# ensure_debs WHAT PKG...: make sure the Debian packages are there; install the
+# missing ones when root, else die with one line saying how to install them.
+ensure_debs() {
+  local what=$1 missing
+  shift
+  missing=$(missing_debs "$@")
+  [[ -n $missing ]] || return 0
+  # shellcheck disable=SC2086 # a list of package names
+  install_debs $missing && return 0
+  missing=$(missing_debs "$@")
+  die "missing $what: install with: sudo apt-get install -y $missing"
+}
+
+# ---------------------------------------------------------------------------
+# Python: one project-local virtual environment (.venv) for the test suites and
+# the benchmark harness, so nothing is installed into the system's Python.
+
+BGW_VENV="${BGW_VENV:-$BGW_ROOT/.venv}"
+
+# venv_ready: true if $BGW_VENV holds a working Python.
+venv_ready() {
+  [[ -x $BGW_VENV/bin/python ]] && "$BGW_VENV/bin/python" -c 'import sys' >/dev/null 2>&1
+}
+
+# ensure_venv [REQUIREMENTS_FILE...]: create $BGW_VENV if needed (python3 -m
+# venv) and install each requirements file into it. A file is installed again
+# only when its content changed since the last install (a sha256 stamp per file
+# inside the venv), so a warm run spends a few milliseconds here.
+ensure_venv() {
+  local req stamp sum
+  if ! venv_ready; then
+    ensure_debs "Python's venv module (python3 -m venv)" python3-venv
+    log "creating the Python virtual environment $BGW_VENV"
+    rm -rf "$BGW_VENV"
+    python3 -m venv "$BGW_VENV" || die "python3 -m venv $BGW_VENV failed"
+  fi
+  mkdir -p "$BGW_VENV/.bgw-stamps"
+  for req in "$@"; do
+    [[ -f $req ]] || die "requirements file $req not found"
+    # One stamp per file (path made flat), so the tests' and the benchmarks'
+    # requirements do not invalidate each other.
+    stamp="$BGW_VENV/.bgw-stamps/$(realpath --relative-to="$BGW_ROOT" "$req" | tr '/' '_').sha256"
+    sum=$(sha256sum "$req" | cut -d' ' -f1)
+    [[ -f $stamp && $(<"$stamp") == "$sum" ]] && continue
+    log "pip install -r $req into $BGW_VENV"
+    "$BGW_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" ||
+      die "could not install the Python packages of $req into $BGW_VENV (is PyPI reachable?)"
+    echo "$sum" >"$stamp"
+  done
+}
+
+# ---------------------------------------------------------------------------
 # PostgreSQL
 
 # Directory holding initdb, pg_ctl, postgres and psql (newest version first).
@@ -321,14 +408,7 @@ pg_bindir() {
 
 # Install Debian's postgresql when its binaries are missing and we are root.
 ensure_postgres_installed() {
-  pg_bindir >/dev/null && return 0
-  if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
-    log "PostgreSQL binaries missing: apt-get install postgresql"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-    pg_bindir >/dev/null && return 0
-  fi
-  die "PostgreSQL server binaries not found: install the Debian package 'postgresql' (or set BGW_DB_URL to a database you run)"
+  ensure_debs "PostgreSQL server binaries" postgresql
 }
 
 # Install Debian's redis-server when it is missing and we are root.

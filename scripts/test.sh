@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # `make test`: every test against real components, on an isolated throwaway stack.
 #
+#  0. installs what is missing and can be installed without asking: the Debian
+#     packages maven, postgresql, redis-server, python3-venv (when root), the
+#     Python packages of tests/compat/python/requirements.txt into .venv, the
+#     Temporal CLI and the simulator into .tools/bin; names the rest in one line;
 #  1. starts, in a temp dir (never .data): PostgreSQL :55433, Temporal dev server
 #     :7244 (UI :8244), llm-d-inference-sim :8101 and a faulty one :8102 (half of
 #     its requests fail with 429 rate_limit or 503 server_error, for retry tests),
-#     and redis-server :6380 when it is installed;
+#     and redis-server :6380;
 #  2. runs `mvn verify -DskipITs=false`: unit tests (surefire) and *IT (failsafe),
 #     which find the stack through the BGW_TEST_* variables exported below;
 #  3. starts the built gateway jar on :8010 (admin :8011) against the same stack
@@ -39,6 +43,38 @@ LAST_FILE="${TMPDIR:-/tmp}/batch-gateway-test.last"
 
 mvn_rc=skipped
 pytest_rc=skipped
+
+phase_start=$SECONDS
+phase() {
+  log "== $* (previous step took $((SECONDS - phase_start))s)"
+  phase_start=$SECONDS
+}
+
+# --- what the run needs, before anything starts -----------------------------------
+# What can be installed without asking is: Debian packages when we are root, the
+# Python packages into the project's .venv. The rest is named in one line, with
+# how to install it, before anything is started.
+phase "prerequisites"
+need=()
+bgw_java_home >/dev/null 2>&1 || need+=("$BGW_JDK_HINT")
+debs=(maven postgresql redis-server)
+venv_ready || debs+=(python3-venv)
+missing=$(missing_debs "${debs[@]}")
+# shellcheck disable=SC2086 # a list of package names
+if [[ -n $missing ]] && ! install_debs $missing; then
+  missing=$(missing_debs "${debs[@]}")
+  need+=("Debian packages $missing (sudo apt-get install -y $missing)")
+fi
+if ((${#need[@]})); then
+  die "make test cannot run, missing: $(printf '%s; ' "${need[@]}" | sed 's/; $//')"
+fi
+bgw_use_java
+# pytest, openai (tests/compat/python/requirements.txt) into .venv; its python
+# runs both pytest suites, and comes first on PATH for anything they start.
+ensure_venv "$COMPAT_DIR/requirements.txt"
+export VIRTUAL_ENV="$BGW_VENV"
+export PATH="$BGW_VENV/bin:$PATH"
+PYTHON="$BGW_VENV/bin/python"
 
 # --- leftovers of a killed run ------------------------------------------------
 if [[ -f $LAST_FILE ]]; then
@@ -88,17 +124,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-phase_start=$SECONDS
-phase() {
-  log "== $* (previous step took $((SECONDS - phase_start))s)"
-  phase_start=$SECONDS
-}
-
 # --- tools and the stack --------------------------------------------------------
 phase "tools"
-bgw_use_java
 bash scripts/tools.sh
-ensure_postgres_installed
 
 phase "starting the test stack in $WORK"
 BGW_PG_FAST=1 start_postgres "$WORK/postgres" "$PG_PORT" "$LOGS/postgres.log"
@@ -114,11 +142,10 @@ start_sim "$SLOW_SIM_PORT" "$LOGS/simulator-slow.log" \
 # A little latency, so the crash test can kill `make run` in the middle of a batch.
 start_sim "$CRASH_SIM_PORT" "$LOGS/simulator-crash.log" \
   --max-num-seqs 128 --time-to-first-token 40ms --inter-token-latency 5ms
-if start_redis "$REDIS_PORT" "$WORK/redis" "$LOGS/redis.log"; then
-  export BGW_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-else
-  log "redis-server not installed: tests that need Redis will skip (apt-get install redis-server)"
-fi
+# Installed by the prerequisites step: tests that need Redis never skip for want of it.
+start_redis "$REDIS_PORT" "$WORK/redis" "$LOGS/redis.log" ||
+  die "redis-server missing: install with: sudo apt-get install -y redis-server"
+export BGW_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 export BGW_TEST_DB_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/$BGW_PG_DB"
 export BGW_TEST_DB_USER="$BGW_PG_ROLE"
@@ -175,7 +202,7 @@ else
     export BGW_TEST_API_KEY="sk-test-a"
     export BGW_TEST_OTHER_API_KEY="sk-test-b"
     pytest_rc=0
-    python3 -m pytest -q "$COMPAT_DIR" || pytest_rc=$?
+    "$PYTHON" -m pytest -q "$COMPAT_DIR" || pytest_rc=$?
     if [[ $pytest_rc == 5 ]]; then
       log "pytest collected no tests in $COMPAT_DIR"
       pytest_rc=0
@@ -192,7 +219,7 @@ elif [[ $mvn_rc != 0 && $mvn_rc != skipped ]] || [[ $pytest_rc != 0 && $pytest_r
 else
   phase "end-to-end: make run crash recovery"
   e2e_rc=0
-  python3 -m pytest -q -s tests/e2e || e2e_rc=$?
+  "$PYTHON" -m pytest -q -s tests/e2e || e2e_rc=$?
 fi
 
 phase "done"

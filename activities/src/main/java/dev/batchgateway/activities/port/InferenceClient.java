@@ -13,4 +13,9 @@ public interface InferenceClient {
 
   /** The name of the pool that serves this model, or empty when no configured pool does. */
   java.util.Optional<String> poolFor(String model);
+
+  /** The pool's own retry settings, or empty when it keeps the global ones. */
+  default java.util.Optional<PoolRetry> retryFor(String pool) {
+    return java.util.Optional.empty();
+  }
 }

@@ -5,7 +5,18 @@ import java.util.Map;
 /**
  * @param path the OpenAI path, such as {@code /v1/chat/completions}
  * @param body the JSON request body as the user wrote it
- * @param headers extra headers, for example traffic ranking hints for llm-d
+ * @param headers extra headers sent as they are
+ * @param context the batch the request belongs to; the client derives its pool's ranking headers
+ *     from it when it sends (so time-based ones are fresh on every attempt)
  */
 public record InferenceRequest(
-    String model, String path, byte[] body, Map<String, String> headers) {}
+    String model, String path, byte[] body, Map<String, String> headers, RequestContext context) {
+
+  public InferenceRequest(String model, String path, byte[] body, Map<String, String> headers) {
+    this(model, path, body, headers, RequestContext.NONE);
+  }
+
+  public InferenceRequest {
+    context = context == null ? RequestContext.NONE : context;
+  }
+}

@@ -7,6 +7,7 @@ import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** What the activities read and write about files and batches. Every call is tenant-scoped. */
@@ -16,6 +17,15 @@ public interface MetadataStore {
 
   /** The batch's current status, or empty if the batch does not exist. */
   Optional<BatchStatus> batchStatus(String tenant, String batchId);
+
+  /**
+   * The batch's OpenAI {@code metadata} (up to 16 string pairs), empty when it has none or the
+   * batch does not exist. Workers read it for per-batch request settings; a store that keeps no
+   * metadata answers empty.
+   */
+  default Map<String, String> batchMetadata(String tenant, String batchId) {
+    return Map.of();
+  }
 
   /**
    * Moves a batch to {@code next} if its current status allows it, and stamps the matching

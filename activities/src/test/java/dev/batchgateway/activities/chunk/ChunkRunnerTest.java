@@ -15,6 +15,8 @@ import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.port.PoolRetry;
+import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.activities.testing.RecordingMetadataStore;
 import dev.batchgateway.activities.testing.ScriptedInferenceClient;
@@ -30,6 +32,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -606,6 +609,36 @@ class ChunkRunnerTest {
     runner(second, settings(4, 4)).run(task(), Control.neverStop());
     assertThat(second.calls()).doesNotContain("r-1", "r-2", "r-3").contains("r-0");
     assertEachIndexOnce(completeEntries(), 12);
+  }
+
+  @Test
+  void everyRequestCarriesItsBatchForTheRankingHeaders() throws Exception {
+    writeChunk(ids(3));
+    metadata.metadata.put(BATCH, Map.of("inference_objective", "premium"));
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(client.contexts())
+        .hasSize(3)
+        .containsOnly(
+            new RequestContext(
+                TENANT, BATCH, Long.MAX_VALUE, Map.of("inference_objective", "premium")));
+  }
+
+  @Test
+  void aPoolWithRetrySettingsOfItsOwnUsesThem() throws Exception {
+    writeChunk(ids(2));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script("r-0", status(503, "busy"))
+            .retry(
+                "pool-m1",
+                new PoolRetry(MAX_ATTEMPTS + 2, Duration.ofMillis(1), Duration.ofMillis(2)));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(client.attempts("r-0")).isEqualTo(MAX_ATTEMPTS + 2);
   }
 
   private static com.fasterxml.jackson.databind.JsonNode tree(String json) {

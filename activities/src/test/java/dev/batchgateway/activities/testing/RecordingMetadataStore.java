@@ -8,7 +8,9 @@ import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Remembers the progress and completion calls the activities make; other calls are not used. */
@@ -32,6 +34,9 @@ public final class RecordingMetadataStore implements MetadataStore {
   public final List<ProgressCall> progress = new CopyOnWriteArrayList<>();
   public final List<CompleteCall> completions = new CopyOnWriteArrayList<>();
 
+  /** Each batch's OpenAI metadata, by batch id. */
+  public final Map<String, Map<String, String>> metadata = new ConcurrentHashMap<>();
+
   @Override
   public Optional<FileRecord> findFile(String tenant, String fileId) {
     throw new UnsupportedOperationException();
@@ -40,6 +45,11 @@ public final class RecordingMetadataStore implements MetadataStore {
   @Override
   public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
     throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public Map<String, String> batchMetadata(String tenant, String batchId) {
+    return metadata.getOrDefault(batchId, Map.of());
   }
 
   @Override

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
+import dev.batchgateway.activities.port.PoolRetry;
+import dev.batchgateway.activities.port.RequestContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +52,8 @@ public final class ScriptedInferenceClient implements InferenceClient {
   private final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
   private final List<String> calls = new CopyOnWriteArrayList<>();
   private final List<CompletableFuture<InferenceResponse>> hanging = new CopyOnWriteArrayList<>();
+  private final List<RequestContext> contexts = new CopyOnWriteArrayList<>();
+  private final Map<String, PoolRetry> retries = new ConcurrentHashMap<>();
 
   /** A chat.completion with usage 10 prompt + 5 completion tokens. */
   public static Reply ok() {
@@ -81,6 +85,17 @@ public final class ScriptedInferenceClient implements InferenceClient {
     return this;
   }
 
+  /** Gives {@code pool} retry settings of its own. */
+  public ScriptedInferenceClient retry(String pool, PoolRetry retry) {
+    retries.put(pool, retry);
+    return this;
+  }
+
+  /** The batch context of every request sent, in the order they arrived. */
+  public List<RequestContext> contexts() {
+    return List.copyOf(contexts);
+  }
+
   public int attempts(String customId) {
     AtomicInteger count = attempts.get(customId);
     return count == null ? 0 : count.get();
@@ -100,6 +115,7 @@ public final class ScriptedInferenceClient implements InferenceClient {
   public CompletableFuture<InferenceResponse> send(InferenceRequest request) {
     String customId = customIdOf(request);
     calls.add(customId);
+    contexts.add(request.context());
     int attempt = attempts.computeIfAbsent(customId, id -> new AtomicInteger()).incrementAndGet();
     List<Step> script = scripts.getOrDefault(customId, List.of(ok()));
     Step step = script.get(Math.min(attempt, script.size()) - 1);
@@ -117,6 +133,11 @@ public final class ScriptedInferenceClient implements InferenceClient {
   @Override
   public Optional<String> poolFor(String model) {
     return Optional.of("pool-" + model);
+  }
+
+  @Override
+  public Optional<PoolRetry> retryFor(String pool) {
+    return Optional.ofNullable(retries.get(pool));
   }
 
   private static CompletableFuture<InferenceResponse> answer(

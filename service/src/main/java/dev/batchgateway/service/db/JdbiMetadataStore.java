@@ -1,6 +1,7 @@
 package dev.batchgateway.service.db;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.ChunkProgress;
@@ -13,10 +14,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Files and batches in PostgreSQL. Every statement is scoped by tenant. */
 public final class JdbiMetadataStore implements MetadataStore {
@@ -44,6 +48,9 @@ public final class JdbiMetadataStore implements MetadataStore {
             FROM batch_chunks WHERE batch_id = b.id AND b.status IN ('in_progress', 'finalizing', 'cancelling')
         ) c ON TRUE
       """;
+
+  private static final Logger log = LoggerFactory.getLogger(JdbiMetadataStore.class);
+  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
   private final Jdbi jdbi;
   private final ObjectMapper json;
@@ -249,6 +256,31 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .mapTo(String.class)
                 .findOne()
                 .map(BatchStatus::fromWire));
+  }
+
+  @Override
+  public Map<String, String> batchMetadata(String tenant, String batchId) {
+    Optional<String> text =
+        jdbi.withHandle(
+            handle ->
+                handle
+                    .createQuery(
+                        "SELECT metadata FROM batches WHERE tenant = :tenant AND id = :id"
+                            + " AND metadata IS NOT NULL")
+                    .bind("tenant", tenant)
+                    .bind("id", batchId)
+                    .mapTo(String.class)
+                    .findOne());
+    if (text.isEmpty()) {
+      return Map.of();
+    }
+    try {
+      Map<String, String> metadata = json.readValue(text.get(), STRING_MAP);
+      return metadata == null ? Map.of() : metadata;
+    } catch (JsonProcessingException e) {
+      log.warn("Batch {} has unreadable metadata; ignoring it: {}", batchId, e.getMessage());
+      return Map.of();
+    }
   }
 
   @Override

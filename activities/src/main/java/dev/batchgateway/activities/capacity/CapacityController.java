@@ -1,0 +1,255 @@
+package dev.batchgateway.activities.capacity;
+
+import dev.batchgateway.activities.port.PoolOutcomes;
+import dev.batchgateway.workflows.capacity.ControllerState;
+import dev.batchgateway.workflows.capacity.Decision;
+import dev.batchgateway.workflows.capacity.EngineSample;
+import dev.batchgateway.workflows.capacity.OutcomeWindow;
+import dev.batchgateway.workflows.capacity.PoolProbeSpec;
+import dev.batchgateway.workflows.capacity.ProbeMode;
+import dev.batchgateway.workflows.capacity.Steering;
+
+/**
+ * Decides a pool's batch limit from one engine reading. Pure: the same inputs give the same state.
+ *
+ * <p>With engine metrics: interactive = running + waiting - our in-flight; target = capacity -
+ * interactive - headroom. A lower target applies at once, and a queue in the engine (or a KV cache
+ * past {@value #KV_SATURATED}) cuts below what is in flight; a higher one is approached in steps,
+ * and only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that
+ * is still arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned:
+ * what the engines run while requests wait is what they can run. Until it is learned the limit
+ * grows a quarter above what is in flight each tick until the engine queues.
+ *
+ * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
+ * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
+ */
+public final class CapacityController {
+  /** llm-d's endpoint picker calls an engine saturated at this KV-cache use. */
+  static final double KV_SATURATED = 0.8;
+
+  /** Time without a decrease before the limit may grow again. */
+  static final long UP_COOLDOWN_MILLIS = 1000;
+
+  /** Growth per tick, as a share of the capacity: 0 to full in ten ticks. */
+  static final double UP_STEP_FRACTION = 0.1;
+
+  /** Growth per tick above what is in flight while the capacity is unknown. */
+  static final double LEARNING_STEP_FRACTION = 0.25;
+
+  /**
+   * Each reading taken while the engines queue lowers the learned capacity by this share at most.
+   */
+  static final double LEARNED_DECAY = 0.02;
+
+  /** Metrics missing this long switch to the fallback; shorter gaps hold the limit. */
+  static final long FALLBACK_AFTER_MILLIS = 2000;
+
+  static final long FALLBACK_WINDOW_MILLIS = 1000;
+  static final double FALLBACK_DROP_FACTOR = 0.6;
+  static final double FALLBACK_LATENCY_FACTOR = 0.9;
+
+  /** Mean batch latency this many times its minimum counts as queueing. */
+  static final double FALLBACK_LATENCY_RATIO = 2.0;
+
+  /** The minimum latency forgets this share per window, so a slower workload is not punished. */
+  static final double FALLBACK_MIN_LATENCY_DRIFT = 0.01;
+
+  /** Where the fallback starts when it knows no capacity and the limit is higher. */
+  static final int FALLBACK_START_PERMITS = 16;
+
+  /**
+   * One tick.
+   *
+   * @param currentLimit the limiter's limit now (the knob is the truth, not the state)
+   * @param inFlight batch requests in flight now
+   * @param outcomes batch outcomes since the previous tick
+   */
+  public ControllerState decide(
+      PoolProbeSpec spec,
+      Steering steering,
+      ControllerState previous,
+      EngineSample sample,
+      int currentLimit,
+      int inFlight,
+      PoolOutcomes outcomes,
+      long nowMillis) {
+    Tick tick = new Tick(spec, previous, sample, currentLimit, inFlight, outcomes, nowMillis);
+    if (steering.paused()) {
+      return tick.set(ProbeMode.PAUSED, 0);
+    }
+    if (steering.pinned()) {
+      return tick.set(ProbeMode.PINNED, Math.max(0, steering.pinnedPermits()));
+    }
+    if (sample.reachable()) {
+      return tick.adaptive();
+    }
+    if (previous.unreachableSinceMillis() == 0
+        || nowMillis - previous.unreachableSinceMillis() < FALLBACK_AFTER_MILLIS) {
+      return tick.holdWhileUnreachable();
+    }
+    return tick.fallback();
+  }
+
+  /** The working of one decision. */
+  private static final class Tick {
+    private final PoolProbeSpec spec;
+    private final ControllerState previous;
+    private final EngineSample sample;
+    private final int currentLimit;
+    private final int inFlight;
+    private final long now;
+    private final double learned;
+    private final int capacity;
+    private final int interactive;
+    private final long unreachableSince;
+    private OutcomeWindow window;
+
+    Tick(
+        PoolProbeSpec spec,
+        ControllerState previous,
+        EngineSample sample,
+        int currentLimit,
+        int inFlight,
+        PoolOutcomes outcomes,
+        long now) {
+      this.spec = spec;
+      this.previous = previous;
+      this.sample = sample;
+      this.currentLimit = currentLimit;
+      this.inFlight = inFlight;
+      this.now = now;
+      this.learned = learn(previous.learnedCapacity(), sample);
+      this.capacity = spec.maxConcurrency() > 0 ? spec.maxConcurrency() : (int) Math.round(learned);
+      this.interactive =
+          sample.reachable() ? Math.max(0, sample.running() + sample.waiting() - inFlight) : 0;
+      this.unreachableSince =
+          sample.reachable()
+              ? 0
+              : previous.unreachableSinceMillis() == 0 ? now : previous.unreachableSinceMillis();
+      OutcomeWindow w = previous.window();
+      if (w.startMillis() == 0) {
+        w = new OutcomeWindow(now, 0, 0, 0);
+      }
+      this.window = w.add(outcomes.succeeded(), outcomes.dropped(), outcomes.latencyNanosTotal());
+    }
+
+    /**
+     * While requests wait, the engines run all they can: that count is the capacity (a full KV
+     * cache can hold it below max-num-seqs). Momentary dips only wear the estimate down slowly.
+     * Running more than the estimate without a queue proves the estimate low.
+     */
+    private static double learn(double learned, EngineSample sample) {
+      if (!sample.reachable() || sample.running() == 0) {
+        return learned;
+      }
+      if (sample.waiting() > 0) {
+        return learned == 0
+            ? sample.running()
+            : Math.max(sample.running(), learned * (1 - LEARNED_DECAY));
+      }
+      return learned > 0 && sample.running() > learned ? sample.running() : learned;
+    }
+
+    int headroom() {
+      return Math.max(spec.minHeadroom(), (int) Math.ceil(spec.headroomFraction() * capacity));
+    }
+
+    int clamp(int permits) {
+      return Math.max(spec.minPermits(), Math.min(spec.maxPermits(), permits));
+    }
+
+    ControllerState adaptive() {
+      int target;
+      ProbeMode mode;
+      if (capacity > 0) {
+        mode = ProbeMode.ADAPTIVE;
+        target = capacity - interactive - headroom();
+      } else {
+        mode = ProbeMode.LEARNING;
+        target = inFlight + Math.max(1, (int) Math.ceil(LEARNING_STEP_FRACTION * inFlight));
+      }
+      if (sample.waiting() > 0) {
+        target = Math.min(target, inFlight - sample.waiting());
+      }
+      if (sample.kvCacheUsage() > KV_SATURATED) {
+        target = Math.min(target, inFlight - Math.max(1, (int) Math.ceil(0.1 * inFlight)));
+      }
+      target = clamp(target);
+      int base = clamp(currentLimit);
+      int limit;
+      if (target <= base) {
+        limit = target;
+      } else if (now - previous.lastDownMillis() < UP_COOLDOWN_MILLIS) {
+        limit = base;
+      } else if (mode == ProbeMode.LEARNING) {
+        limit = target;
+      } else {
+        limit = Math.min(target, base + Math.max(1, (int) Math.ceil(UP_STEP_FRACTION * capacity)));
+      }
+      return next(mode, limit);
+    }
+
+    ControllerState holdWhileUnreachable() {
+      return next(previous.mode(), currentLimit);
+    }
+
+    ControllerState fallback() {
+      int base = clamp(currentLimit);
+      int ceiling = capacity > 0 ? clamp(capacity - headroom()) : spec.maxPermits();
+      if (previous.mode() != ProbeMode.FALLBACK) {
+        // Entering: start low enough that the latency the fallback sees first is not queued.
+        int start = capacity > 0 ? ceiling : clamp(FALLBACK_START_PERMITS);
+        window = new OutcomeWindow(now, 0, 0, 0);
+        return next(ProbeMode.FALLBACK, Math.min(base, start), previous.minLatencyMillis());
+      }
+      if (now - window.startMillis() < FALLBACK_WINDOW_MILLIS) {
+        return next(ProbeMode.FALLBACK, Math.min(base, ceiling), previous.minLatencyMillis());
+      }
+      OutcomeWindow done = window;
+      window = new OutcomeWindow(now, 0, 0, 0);
+      double minLatency = previous.minLatencyMillis();
+      int limit = base;
+      if (done.dropped() > 0) {
+        limit = (int) Math.floor(base * FALLBACK_DROP_FACTOR);
+      } else if (done.succeeded() > 0) {
+        double mean = done.meanLatencyMillis();
+        minLatency =
+            minLatency == 0 ? mean : Math.min(mean, minLatency * (1 + FALLBACK_MIN_LATENCY_DRIFT));
+        if (mean > FALLBACK_LATENCY_RATIO * minLatency) {
+          limit = (int) Math.floor(base * FALLBACK_LATENCY_FACTOR);
+        } else if (inFlight >= base * 0.8) {
+          // Grow only a limit that binds: one the batch does not reach says nothing.
+          limit = base + 1;
+        }
+      }
+      return next(ProbeMode.FALLBACK, Math.min(clamp(limit), ceiling), minLatency);
+    }
+
+    ControllerState set(ProbeMode mode, int limit) {
+      return next(mode, limit);
+    }
+
+    private ControllerState next(ProbeMode mode, int limit) {
+      return next(mode, limit, previous.minLatencyMillis());
+    }
+
+    private ControllerState next(ProbeMode mode, int limit, double minLatencyMillis) {
+      Decision decision =
+          limit < currentLimit ? Decision.DOWN : limit > currentLimit ? Decision.UP : Decision.HOLD;
+      return new ControllerState(
+          mode,
+          limit,
+          capacity,
+          learned,
+          interactive,
+          inFlight,
+          sample,
+          decision,
+          decision == Decision.DOWN ? now : previous.lastDownMillis(),
+          unreachableSince,
+          minLatencyMillis,
+          mode == ProbeMode.FALLBACK ? window : new OutcomeWindow(0, 0, 0, 0),
+          previous.decisions() + 1);
+    }
+  }
+}

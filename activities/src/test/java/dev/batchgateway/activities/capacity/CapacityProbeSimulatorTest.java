@@ -1,0 +1,131 @@
+package dev.batchgateway.activities.capacity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.workflows.capacity.ControllerState;
+import dev.batchgateway.workflows.capacity.PoolProbeSpec;
+import dev.batchgateway.workflows.capacity.ProbeMode;
+import dev.batchgateway.workflows.capacity.ProbeRequest;
+import dev.batchgateway.workflows.capacity.Steering;
+import io.temporal.client.ActivityCanceledException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The probe loop against a real llm-d-inference-sim with 8 slots, and interactive load on it. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class CapacityProbeSimulatorTest {
+  private static final String POOL = "default";
+
+  @Test
+  void interactiveLoadOnTheEngineLowersTheLimitAndItComesBackAfter() throws Exception {
+    assumeTrue(Simulator.binary() != null, "llm-d-inference-sim not built (make tools)");
+    Path log = Files.createTempFile("capacity-sim-", ".log");
+    try (Simulator sim = Simulator.start(8, log)) {
+      LocalConcurrencyLimiter limiter = new LocalConcurrencyLimiter(256);
+      MetricRegistry registry = new MetricRegistry();
+      CapacityProbeActivitiesImpl probe =
+          new CapacityProbeActivitiesImpl(
+              limiter,
+              new HttpEngineMetrics(Duration.ofMillis(500)),
+              new CapacityMetrics(registry, limiter),
+              Clock.systemUTC());
+      PoolProbeSpec spec =
+          new PoolProbeSpec(
+              POOL, List.of(sim.baseUrl + "/metrics"), 8, 1, 256, 2, 0.1, 100, 60_000);
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicReference<ControllerState> last = new AtomicReference<>();
+      Thread loop =
+          Thread.ofVirtual()
+              .start(
+                  () ->
+                      last.set(
+                          probe.loop(
+                              new ProbeRequest(spec, Steering.NONE, ControllerState.INITIAL),
+                              ControllerState.INITIAL,
+                              state -> {
+                                if (stop.get()) {
+                                  throw new ActivityCanceledException();
+                                }
+                              })));
+      try {
+        awaitValue(() -> limiter.limit(POOL), 6, Duration.ofSeconds(5));
+
+        // Four interactive requests of ~1.6 s: 8 slots - 4 - headroom 2 leaves 2.
+        List<CompletableFuture<java.net.http.HttpResponse<Void>>> calls = sim.interactive(4, 150);
+        int lowest = lowestWithin(() -> limiter.limit(POOL), Duration.ofMillis(1200));
+        assertThat(lowest).isLessThanOrEqualTo(2);
+        assertThat(gauge(registry, "engine_running")).isEqualTo(4);
+        CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
+
+        awaitValue(() -> limiter.limit(POOL), 6, Duration.ofSeconds(5));
+      } finally {
+        stop.set(true);
+        loop.join(5000);
+      }
+      assertThat(last.get().mode()).isEqualTo(ProbeMode.ADAPTIVE);
+      assertThat(last.get().capacityEstimate()).isEqualTo(8);
+    }
+  }
+
+  @Test
+  void withoutAMetricsEndpointTheProbeFallsBackAndStartsLow() throws Exception {
+    LocalConcurrencyLimiter limiter = new LocalConcurrencyLimiter(256);
+    CapacityProbeActivitiesImpl probe =
+        new CapacityProbeActivitiesImpl(
+            limiter,
+            new HttpEngineMetrics(Duration.ofMillis(200)),
+            new CapacityMetrics(new MetricRegistry(), limiter),
+            Clock.systemUTC());
+    // Port 9 on loopback: nothing listens, the connection is refused.
+    PoolProbeSpec spec =
+        new PoolProbeSpec(
+            POOL, List.of("http://127.0.0.1:9/metrics"), 0, 1, 256, 2, 0.1, 100, 3000);
+
+    ControllerState state =
+        probe.loop(
+            new ProbeRequest(spec, Steering.NONE, ControllerState.INITIAL),
+            ControllerState.INITIAL,
+            s -> {});
+
+    assertThat(state.mode()).isEqualTo(ProbeMode.FALLBACK);
+    assertThat(limiter.limit(POOL)).isEqualTo(16);
+  }
+
+  private static int gauge(MetricRegistry registry, String name) {
+    Gauge<?> gauge = registry.getGauges().get("capacity." + POOL + "." + name);
+    return ((Number) gauge.getValue()).intValue();
+  }
+
+  private static void awaitValue(IntSupplier value, int expected, Duration within)
+      throws InterruptedException {
+    long end = System.nanoTime() + within.toNanos();
+    while (value.getAsInt() != expected && System.nanoTime() < end) {
+      Thread.sleep(20);
+    }
+    assertThat(value.getAsInt()).isEqualTo(expected);
+  }
+
+  private static int lowestWithin(IntSupplier value, Duration within) throws InterruptedException {
+    int lowest = Integer.MAX_VALUE;
+    long end = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < end) {
+      lowest = Math.min(lowest, value.getAsInt());
+      Thread.sleep(10);
+    }
+    return lowest;
+  }
+}

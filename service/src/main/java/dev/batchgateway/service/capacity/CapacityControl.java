@@ -1,0 +1,43 @@
+package dev.batchgateway.service.capacity;
+
+import dev.batchgateway.activities.capacity.CapacityMetrics;
+import dev.batchgateway.activities.capacity.CapacityProbeActivitiesImpl;
+import dev.batchgateway.activities.capacity.HttpEngineMetrics;
+import dev.batchgateway.activities.port.PoolCapacity;
+import dev.batchgateway.temporal.CapacityProbeStarter;
+import dev.batchgateway.temporal.CapacityWorker;
+import dev.batchgateway.temporal.TemporalConnection;
+import dev.batchgateway.workflows.capacity.PoolProbeSpec;
+import io.dropwizard.core.setup.Environment;
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * Wires the capacity controller into a worker process: the pools' gauges always, and in adaptive
+ * mode the capacity worker and the start-up of each pool's probe.
+ *
+ * <p>The probe sets the limit of the limiter in the process that runs it. With the in-process
+ * limiter that is only right when one process runs batches; with a shared limiter any worker will
+ * do.
+ */
+public final class CapacityControl {
+  private CapacityControl() {}
+
+  public static void register(
+      Environment environment,
+      TemporalConnection temporal,
+      CapacitySettings settings,
+      List<PoolProbeSpec> pools,
+      PoolCapacity capacity) {
+    CapacityMetrics metrics = new CapacityMetrics(environment.metrics(), capacity);
+    pools.forEach(pool -> metrics.watch(pool.pool()));
+    if (!settings.isAdaptive()) {
+      return;
+    }
+    CapacityProbeActivitiesImpl probes =
+        new CapacityProbeActivitiesImpl(
+            capacity, new HttpEngineMetrics(settings.metricsTimeout()), metrics, Clock.systemUTC());
+    environment.lifecycle().manage(new CapacityWorker(temporal, probes));
+    environment.lifecycle().manage(new CapacityProbeStarter(temporal, pools));
+  }
+}
