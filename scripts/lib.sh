@@ -411,6 +411,18 @@ ensure_postgres_installed() {
   ensure_debs "PostgreSQL server binaries" postgresql
 }
 
+# Install Debian's redis-server when it is missing and we are root.
+ensure_redis_installed() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+    log "redis-server missing: apt-get install redis-server"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    command -v redis-server >/dev/null 2>&1 && return 0
+  fi
+  die "redis-server not found: install the Debian package 'redis-server' (or set BGW_REDIS_URL to a Redis you run, or BGW_LIMITER=local)"
+}
+
 # Run a PostgreSQL binary, as the postgres OS user when we are root. From / so a
 # private working directory (say /root/...) does not get in its way.
 _pg_as() {

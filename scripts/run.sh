@@ -6,6 +6,8 @@
 #   Temporal dev server unless TEMPORAL_ADDRESS is set  (BGW_TEMPORAL_PORT 7233,
 #                                                       UI BGW_TEMPORAL_UI_PORT 8233)
 #   inference simulator unless BGW_INFERENCE_URL is set (port BGW_SIM_PORT, default 8100)
+#   redis-server        unless BGW_REDIS_URL is set   (port BGW_REDIS_PORT, default 56379;
+#                       not at all with BGW_LIMITER=local)
 # State (database, Temporal's SQLite file, uploaded files) lives in BGW_DATA_DIR
 # (default .data), so the next `make run` carries on where this one stopped.
 # Ctrl-C or SIGTERM stops everything this script started.
@@ -26,6 +28,7 @@ export BGW_API_KEYS="${BGW_API_KEYS:-sk-local:default}"
 export BGW_SIM_MODEL
 PG_PORT="${BGW_PG_PORT:-55432}"
 SIM_PORT="${BGW_SIM_PORT:-8100}"
+REDIS_PORT="${BGW_REDIS_PORT:-56379}"
 TEMPORAL_PORT="${BGW_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${BGW_TEMPORAL_UI_PORT:-8233}"
 LOGS="$BGW_DATA_DIR/logs"
@@ -53,6 +56,12 @@ tools=()
 [[ -n ${BGW_INFERENCE_URL:-} ]] || tools+=(llm-d-inference-sim)
 if ((${#tools[@]})); then bash scripts/tools.sh "${tools[@]}"; fi
 [[ -n ${BGW_DB_URL:-} ]] || ensure_postgres_installed
+# The pool limiter keeps its permits in Redis unless it is told to count locally.
+need_redis=0
+if [[ -z ${BGW_REDIS_URL:-} && ${BGW_LIMITER:-redisson} == redisson ]]; then
+  need_redis=1
+  ensure_redis_installed
+fi
 
 # Rebuild the jar when it is missing or older than any source or pom.
 if [[ ! -f $JAR || -n $(find pom.xml ./*/pom.xml ./*/src -newer "$JAR" -type f -print -quit 2>/dev/null) ]]; then
@@ -75,6 +84,12 @@ fi
 if [[ -z ${BGW_INFERENCE_URL:-} ]]; then
   start_sim "$SIM_PORT" "$LOGS/simulator.log"
   export BGW_INFERENCE_URL="http://127.0.0.1:$SIM_PORT"
+fi
+if ((need_redis)); then
+  # Permits are soft state: a restarted Redis is sized again by the first worker, so it keeps
+  # nothing on disk (no RDB, no AOF) and a stale lease never outlives a restart.
+  start_redis "$REDIS_PORT" "$BGW_DATA_DIR/redis" "$LOGS/redis.log"
+  export BGW_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 fi
 mkdir -p "$BGW_DATA_DIR/files"
 
@@ -100,6 +115,7 @@ if wait_http "http://127.0.0.1:$BGW_ADMIN_PORT/healthcheck" 120 "$gateway_pid"; 
     admin        http://127.0.0.1:$BGW_ADMIN_PORT/healthcheck
     Temporal UI  ${temporal_ui:-(external Temporal at $TEMPORAL_ADDRESS)}
     inference    $BGW_INFERENCE_URL   model $BGW_SIM_MODEL
+    limiter      ${BGW_LIMITER:-redisson}${BGW_REDIS_URL:+ (Redis at $BGW_REDIS_URL)}
     data, logs   $BGW_DATA_DIR
 
 EOF

@@ -183,7 +183,10 @@ else
   java_opts=()
   read -r -a java_opts <<<"${BGW_TEST_JAVA_OPTS:-}"
   mkdir -p "$WORK/gateway"
-  bgw_spawn gateway "$LOGS/gateway.log" 30 env \
+  # The gateway's pool limiter keeps its permits in the test Redis.
+  redis_env=()
+  if [[ -n ${BGW_TEST_REDIS_URL:-} ]]; then redis_env=(BGW_REDIS_URL="$BGW_TEST_REDIS_URL"); fi
+  bgw_spawn gateway "$LOGS/gateway.log" 30 env "${redis_env[@]}" \
     BGW_HTTP_PORT="$GW_HTTP_PORT" BGW_ADMIN_PORT="$GW_ADMIN_PORT" \
     BGW_DATA_DIR="$WORK/gateway" \
     BGW_API_KEYS="sk-test-a:tenant-a,sk-test-b:tenant-b" \

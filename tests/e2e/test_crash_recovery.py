@@ -102,6 +102,7 @@ class MakeRun:
             BGW_PG_PORT="55460",
             BGW_TEMPORAL_PORT="7280",
             BGW_TEMPORAL_UI_PORT="8280",
+            BGW_REDIS_PORT="56380",
             BGW_API_KEYS=f"{API_KEY}:crash",
             BGW_INFERENCE_URL=inference_url(),
             BGW_PARALLEL_CHUNKS=str(PARALLEL_CHUNKS),

@@ -5,9 +5,9 @@ import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
-import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
@@ -124,10 +124,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               json,
               clock,
               System::getenv);
+      PoolLimiter limiter = config.getLimiter().build(environment);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();
-      LocalConcurrencyLimiter limiter =
-          new LocalConcurrencyLimiter(config.getBatches().getPoolPermits());
       ChunkRunner runner =
           new ChunkRunner(
               json,

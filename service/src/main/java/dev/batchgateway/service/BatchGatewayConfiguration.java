@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.files.FileStoreSettings;
 import dev.batchgateway.service.inference.InferenceSettings;
+import dev.batchgateway.service.limiter.LimiterFactory;
+import dev.batchgateway.service.limiter.RedissonLimiterFactory;
 import dev.batchgateway.temporal.TemporalSettings;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -22,6 +24,9 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
 
   @Valid @NotNull @JsonProperty private BatchLimits batches = new BatchLimits();
+
+  /** Caps the requests in flight per inference pool; {@code type: local} or {@code redisson}. */
+  @Valid @NotNull @JsonProperty private LimiterFactory limiter = new RedissonLimiterFactory();
 
   @Valid @NotNull @JsonProperty private CapacitySettings capacity = new CapacitySettings();
 
@@ -46,6 +51,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public BatchLimits getBatches() {
     return batches;
+  }
+
+  public LimiterFactory getLimiter() {
+    return limiter;
   }
 
   public CapacitySettings getCapacity() {

@@ -50,10 +50,6 @@ public class BatchLimits {
 
   @Min(1)
   @JsonProperty
-  private int poolPermits = 256;
-
-  @Min(1)
-  @JsonProperty
   private int maxAttempts = 5;
 
   @NotNull @JsonProperty private Duration initialBackoff = Duration.milliseconds(500);
@@ -111,10 +107,6 @@ public class BatchLimits {
 
   public int getParallelChunks() {
     return parallelChunks;
-  }
-
-  public int getPoolPermits() {
-    return poolPermits;
   }
 
   public boolean isSortByPrefix() {

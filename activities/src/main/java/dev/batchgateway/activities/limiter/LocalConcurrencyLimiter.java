@@ -1,8 +1,7 @@
 package dev.batchgateway.activities.limiter;
 
-import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.PermitRequest;
-import dev.batchgateway.activities.port.PoolCapacity;
+import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.port.PoolOutcomes;
 import java.time.Duration;
 import java.util.Optional;
@@ -16,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * An in-process limiter for a gateway that runs as a single node: one resizable gate per pool. Two
  * processes with this limiter each allow the full limit; use the Redis one to share it.
  */
-public final class LocalConcurrencyLimiter implements ConcurrencyLimiter, PoolCapacity {
+public final class LocalConcurrencyLimiter implements PoolLimiter {
   private final int initialPermits;
   private final ConcurrentMap<String, Gate> pools = new ConcurrentHashMap<>();
   private final OutcomeCounters outcomes = new OutcomeCounters();

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The {@code capacity:} section: whether the batch limit follows the engines ({@code adaptive}) or
- * stays at {@code batches.poolPermits} ({@code fixed}), and the controller's settings.
+ * stays at {@code limiter.initialPermits} ({@code fixed}), and the controller's settings.
  */
 public class CapacitySettings {
 

@@ -13,7 +13,7 @@ import java.util.UUID;
 
 /**
  * The real services the integration tests run against. {@code make test} starts PostgreSQL, the
- * Temporal dev server and the inference simulators and exports where they listen.
+ * Temporal dev server, Redis and the inference simulators and exports where they listen.
  */
 final class TestStack {
   private TestStack() {}
@@ -83,6 +83,7 @@ final class TestStack {
     overrides.add(ConfigOverride.config("database.password", () -> env("BGW_TEST_DB_PASSWORD")));
     overrides.add(ConfigOverride.config("temporal.target", () -> env("BGW_TEST_TEMPORAL")));
     overrides.add(ConfigOverride.config("inference.url", () -> env(inferenceUrlVariable)));
+    overrides.add(ConfigOverride.config("limiter.redis.url", () -> env("BGW_TEST_REDIS_URL")));
     overrides.add(ConfigOverride.config("files.root", dataDir + "/files"));
     overrides.add(ConfigOverride.config("apiKeys", apiKeys));
     overrides.add(ConfigOverride.config("logging.level", "WARN"));

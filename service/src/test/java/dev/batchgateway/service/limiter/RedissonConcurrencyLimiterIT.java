@@ -1,0 +1,251 @@
+package dev.batchgateway.service.limiter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.batchgateway.activities.port.ConcurrencyLimiter.Permit;
+import dev.batchgateway.activities.port.PermitRequest;
+import dev.batchgateway.activities.port.PoolOutcomes;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.api.RedissonClient;
+
+/** The Redis limiter against a real Redis ({@code BGW_TEST_REDIS_URL}). */
+class RedissonConcurrencyLimiterIT {
+  private final List<AutoCloseable> closing = new ArrayList<>();
+  private String url;
+  private String pool;
+
+  @BeforeEach
+  void setUp() {
+    url = TestRedis.url();
+    pool = TestRedis.uniquePool("it");
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable resource : closing.reversed()) {
+      resource.close();
+    }
+  }
+
+  private RedissonClient client(String redisUrl) {
+    RedissonClient client = TestRedis.client(redisUrl);
+    closing.add(client::shutdown);
+    return client;
+  }
+
+  private RedissonConcurrencyLimiter limiter(RedissonClient client, int permits, Duration lease) {
+    RedissonConcurrencyLimiter limiter = new RedissonConcurrencyLimiter(client, permits, lease);
+    closing.add(limiter);
+    return limiter;
+  }
+
+  private RedissonConcurrencyLimiter limiter(int permits, Duration lease) {
+    return limiter(client(url), permits, lease);
+  }
+
+  private PermitRequest in(String pool) {
+    return new PermitRequest(pool, "tenant", "batch_1", 0, 0);
+  }
+
+  private static void eventually(Duration within, BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime() - deadline).as("condition within %s", within).isNegative();
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void permitsAreCappedCountedAndReportTheirOutcome() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(2, Duration.ofSeconds(30));
+
+    Permit first = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit second = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    assertThat(limiter.limit(pool)).isEqualTo(2);
+    assertThat(limiter.inFlight(pool)).isEqualTo(2);
+
+    first.onSuccess(4_000_000);
+    first.onDropped();
+    eventually(Duration.ofSeconds(2), () -> limiter.inFlight(pool) == 1);
+    Permit third = limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow();
+    second.onDropped();
+    third.onIgnore();
+
+    eventually(Duration.ofSeconds(2), () -> limiter.inFlight(pool) == 0);
+    assertThat(limiter.available(pool)).isEqualTo(2);
+    assertThat(limiter.outcomes(pool))
+        .as("a second end of the same permit is ignored")
+        .isEqualTo(new PoolOutcomes(1, 1, 1, 4_000_000));
+    assertThat(limiter.outcomes("other")).isEqualTo(PoolOutcomes.ZERO);
+  }
+
+  @Test
+  void aWaitingAcquireGetsAPermitWhenOneIsReleased() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(1, Duration.ofSeconds(30));
+    Permit held = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    CompletableFuture<Optional<Permit>> waiting =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return limiter.acquire(in(pool), Duration.ofSeconds(10));
+              } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    Thread.sleep(200);
+    assertThat(waiting).isNotDone();
+    held.onSuccess(1);
+    assertThat(waiting.get(5, TimeUnit.SECONDS)).isPresent();
+  }
+
+  @Test
+  void theFirstWorkerSizesAPoolAndLaterOnesKeepIt() throws Exception {
+    RedissonConcurrencyLimiter first = limiter(3, Duration.ofSeconds(30));
+    assertThat(first.limit(pool)).isEqualTo(3);
+    RedissonConcurrencyLimiter second = limiter(10, Duration.ofSeconds(30));
+    assertThat(second.limit(pool)).isEqualTo(3);
+  }
+
+  @Test
+  void setLimitLowerCutsNothingInFlightAndHigherLetsWaitersIn() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(3, Duration.ofSeconds(30));
+    RedissonConcurrencyLimiter otherWorker = limiter(3, Duration.ofSeconds(30));
+    Permit a = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit b = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+
+    limiter.setLimit(pool, 1);
+    assertThat(otherWorker.limit(pool)).as("every worker sees the new limit").isEqualTo(1);
+    assertThat(limiter.inFlight(pool)).isEqualTo(2);
+    assertThat(otherWorker.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+
+    a.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.inFlight(pool) == 1);
+    assertThat(otherWorker.acquire(in(pool), Duration.ofMillis(100)))
+        .as("still at the limit of 1")
+        .isEmpty();
+    b.onSuccess(1);
+    Permit c = otherWorker.acquire(in(pool), Duration.ofSeconds(2)).orElseThrow();
+
+    CompletableFuture<Optional<Permit>> waiting =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return otherWorker.acquire(in(pool), Duration.ofSeconds(10));
+              } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    Thread.sleep(200);
+    assertThat(waiting).isNotDone();
+    limiter.setLimit(pool, 4);
+    Permit d = waiting.get(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(limiter.limit(pool)).isEqualTo(4);
+    assertThat(limiter.inFlight(pool)).isEqualTo(2);
+    assertThat(limiter.available(pool)).isEqualTo(2);
+    c.onIgnore();
+    d.onIgnore();
+  }
+
+  @Test
+  void aPoolWhoseSemaphoreVanishedIsSizedAgain() throws Exception {
+    RedissonClient client = client(url);
+    RedissonConcurrencyLimiter limiter = limiter(client, 2, Duration.ofSeconds(30));
+    Permit before = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    // What a Redis restarted without its data looks like to a worker.
+    client.getKeys().deleteByPattern("*" + RedissonConcurrencyLimiter.key(pool) + "*");
+
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    Permit after = limiter.acquire(in(pool), Duration.ofMillis(100)).orElseThrow();
+    before.onSuccess(1);
+    after.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 2);
+  }
+
+  @Test
+  void aHeldPermitOutlivesManyLeasesBecauseItIsRenewed() throws Exception {
+    Duration lease = Duration.ofSeconds(1);
+    RedissonConcurrencyLimiter limiter = limiter(1, lease);
+    Permit held = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+
+    Thread.sleep(3 * lease.toMillis() + 500);
+    assertThat(limiter.inFlight(pool)).isEqualTo(1);
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+
+    held.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 1);
+  }
+
+  @Test
+  void thePermitsOfAHolderThatVanishedComeBackWithinOneLease() throws Exception {
+    Duration lease = Duration.ofSeconds(2);
+    RedissonClient vanishing = TestRedis.client(url);
+    RedissonConcurrencyLimiter gone = new RedissonConcurrencyLimiter(vanishing, 2, lease);
+    gone.acquire(in(pool), Duration.ZERO).orElseThrow();
+    gone.acquire(in(pool), Duration.ZERO).orElseThrow();
+    // The holder neither renews nor releases from here on, as after a SIGKILL.
+    vanishing.shutdown();
+    long vanishedAt = System.nanoTime();
+
+    RedissonConcurrencyLimiter survivor = limiter(2, lease);
+    assertThat(survivor.inFlight(pool)).isEqualTo(2);
+    Permit back = survivor.acquire(in(pool), lease.plusSeconds(2)).orElseThrow();
+    long tookMillis = (System.nanoTime() - vanishedAt) / 1_000_000;
+    assertThat(tookMillis).isLessThanOrEqualTo(lease.toMillis() + 1000);
+    eventually(Duration.ofSeconds(2), () -> survivor.inFlight(pool) == 1);
+    back.onSuccess(1);
+    gone.close();
+  }
+
+  @Test
+  void whileRedisIsUnreachableAcquireAnswersEmptyAndInFlightRequestsEndNormally() throws Exception {
+    URI target = URI.create(url);
+    TcpProxy proxy = new TcpProxy(target.getHost(), target.getPort());
+    closing.add(proxy);
+    String proxied = "redis://" + target.getHost() + ":" + proxy.port();
+    RedissonClient client = client(proxied);
+    RedissonConcurrencyLimiter limiter = limiter(client, 2, Duration.ofSeconds(10));
+    RedissonConcurrencyLimiter direct = limiter(2, Duration.ofSeconds(10));
+    RedisHealthCheck health = new RedisHealthCheck(client);
+    assertThat(health.execute().isHealthy()).isTrue();
+    Permit inFlight = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+
+    proxy.stop();
+    for (int i = 0; i < 3; i++) {
+      long started = System.nanoTime();
+      assertThat(limiter.acquire(in(pool), Duration.ofMillis(500))).isEmpty();
+      long tookMillis = (System.nanoTime() - started) / 1_000_000;
+      assertThat(tookMillis)
+          .as("an acquire waits out its wait instead of spinning, and is bounded")
+          .isBetween(400L, 500L + RedisSettings.COMMAND_TIMEOUT_MILLIS + 1500L);
+    }
+    assertThat(health.execute().isHealthy()).isFalse();
+    inFlight.onSuccess(1_000_000);
+    assertThat(limiter.outcomes(pool).succeeded()).isEqualTo(1);
+    assertThat(direct.inFlight(pool)).as("its release waits for Redis").isEqualTo(1);
+
+    proxy.start();
+    Permit afterwards = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (afterwards == null && System.nanoTime() < deadline) {
+      afterwards = limiter.acquire(in(pool), Duration.ofMillis(500)).orElse(null);
+    }
+    assertThat(afterwards).as("permits are granted again once Redis answers").isNotNull();
+    assertThat(health.execute().isHealthy()).isTrue();
+    eventually(
+        Duration.ofSeconds(5), () -> direct.inFlight(pool) == 1 && direct.available(pool) == 1);
+    afterwards.onSuccess(1);
+    eventually(Duration.ofSeconds(5), () -> direct.available(pool) == 2);
+  }
+}
