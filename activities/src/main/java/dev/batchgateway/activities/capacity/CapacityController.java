@@ -12,13 +12,18 @@ import dev.batchgateway.workflows.capacity.Steering;
 /**
  * Decides a pool's batch limit from one engine reading. Pure: the same inputs give the same state.
  *
- * <p>With engine metrics: interactive = running + waiting - our in-flight; target = capacity -
- * interactive - headroom. A lower target applies at once, and a queue in the engine (or a KV cache
- * past {@value #KV_SATURATED}) cuts below what is in flight; a higher one is approached in steps,
- * and only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that
- * is still arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned:
- * what the engines run while requests wait is what they can run. Until it is learned the limit
- * grows a quarter above what is in flight each tick until the engine queues.
+ * <p>With engine metrics: interactive = running + waiting - our in-flight; target = capacity - peak
+ * interactive - headroom. The peak is the highest interactive count lately, falling by {@value
+ * #PEAK_FALL_PER_SECOND} of the capacity per second, so the batch does not rush back into slots a
+ * wave of interactive traffic is still using on and off. Headroom covers what arrives before the
+ * next tick: a share of the capacity, and at least {@value #HEADROOM_SIGMAS} standard deviations of
+ * a Poisson arrival count around the peak. A lower target applies at once, and a queue in the
+ * engine (or a KV cache past {@value #KV_SATURATED}) cuts below what is in flight; a higher one is
+ * approached in steps, and only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS}
+ * ms, so a burst that is still arriving is not raced. Capacity is the configured {@code
+ * maxConcurrency}, else learned: what the engines run while requests wait is what they can run.
+ * Until it is learned the limit grows a quarter above what is in flight each tick until the engine
+ * queues.
  *
  * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
  * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
@@ -26,6 +31,12 @@ import dev.batchgateway.workflows.capacity.Steering;
 public final class CapacityController {
   /** llm-d's endpoint picker calls an engine saturated at this KV-cache use. */
   static final double KV_SATURATED = 0.8;
+
+  /** How fast the interactive peak is forgotten, as a share of the capacity per second. */
+  static final double PEAK_FALL_PER_SECOND = 0.2;
+
+  /** Headroom in standard deviations of the interactive count (Poisson: sqrt of the mean). */
+  static final double HEADROOM_SIGMAS = 2.0;
 
   /** Time without a decrease before the limit may grow again. */
   static final long UP_COOLDOWN_MILLIS = 1000;
@@ -101,6 +112,7 @@ public final class CapacityController {
     private final double learned;
     private final int capacity;
     private final int interactive;
+    private final double interactivePeak;
     private final long unreachableSince;
     private OutcomeWindow window;
 
@@ -122,6 +134,7 @@ public final class CapacityController {
       this.capacity = spec.maxConcurrency() > 0 ? spec.maxConcurrency() : (int) Math.round(learned);
       this.interactive =
           sample.reachable() ? Math.max(0, sample.running() + sample.waiting() - inFlight) : 0;
+      this.interactivePeak = peak(previous, interactive, capacity, spec.intervalMillis());
       this.unreachableSince =
           sample.reachable()
               ? 0
@@ -150,8 +163,18 @@ public final class CapacityController {
       return learned > 0 && sample.running() > learned ? sample.running() : learned;
     }
 
+    /** The interactive peak, worn down by one tick, raised by this tick's count. */
+    private static double peak(
+        ControllerState previous, int interactive, int capacity, long tickMillis) {
+      double worn =
+          previous.interactivePeak() - PEAK_FALL_PER_SECOND * capacity * tickMillis / 1000.0;
+      return Math.max(interactive, Math.max(0, worn));
+    }
+
     int headroom() {
-      return Math.max(spec.minHeadroom(), (int) Math.ceil(spec.headroomFraction() * capacity));
+      int share = (int) Math.ceil(spec.headroomFraction() * capacity);
+      int spread = (int) Math.ceil(HEADROOM_SIGMAS * Math.sqrt(interactivePeak));
+      return Math.max(spec.minHeadroom(), Math.max(share, spread));
     }
 
     int clamp(int permits) {
@@ -163,7 +186,7 @@ public final class CapacityController {
       ProbeMode mode;
       if (capacity > 0) {
         mode = ProbeMode.ADAPTIVE;
-        target = capacity - interactive - headroom();
+        target = capacity - (int) Math.ceil(interactivePeak) - headroom();
       } else {
         mode = ProbeMode.LEARNING;
         target = inFlight + Math.max(1, (int) Math.ceil(LEARNING_STEP_FRACTION * inFlight));
@@ -249,7 +272,8 @@ public final class CapacityController {
           unreachableSince,
           minLatencyMillis,
           mode == ProbeMode.FALLBACK ? window : new OutcomeWindow(0, 0, 0, 0),
-          previous.decisions() + 1);
+          previous.decisions() + 1,
+          interactivePeak);
     }
   }
 }

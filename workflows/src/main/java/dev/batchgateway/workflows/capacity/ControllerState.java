@@ -18,6 +18,7 @@ package dev.batchgateway.workflows.capacity;
  * @param minLatencyMillis the lowest mean batch latency seen (fallback only); 0 = none yet
  * @param window outcomes gathered for the fallback's next decision
  * @param decisions ticks decided so far
+ * @param interactivePeak the recent peak of interactive requests, falling slowly after a burst
  */
 public record ControllerState(
     ProbeMode mode,
@@ -32,7 +33,8 @@ public record ControllerState(
     long unreachableSinceMillis,
     double minLatencyMillis,
     OutcomeWindow window,
-    long decisions) {
+    long decisions,
+    double interactivePeak) {
 
   public static final ControllerState INITIAL =
       new ControllerState(
@@ -48,5 +50,6 @@ public record ControllerState(
           0,
           0,
           new OutcomeWindow(0, 0, 0, 0),
+          0,
           0);
 }

@@ -34,7 +34,8 @@ class FakeProbeActivities implements CapacityProbeActivities {
             s.unreachableSinceMillis(),
             s.minLatencyMillis(),
             s.window(),
-            s.decisions() + 1);
+            s.decisions() + 1,
+            s.interactivePeak());
     ActivityExecutionContext context = Activity.getExecutionContext();
     while (true) {
       try {
