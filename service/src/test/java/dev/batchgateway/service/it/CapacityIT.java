@@ -40,6 +40,7 @@ class CapacityIT {
           "BGW_TEST_INFERENCE_URL",
           ConfigOverride.config("inference.url", () -> SIM.baseUrl),
           ConfigOverride.config("capacity.mode", "adaptive"),
+          ConfigOverride.config("limiter.type", "local"),
           ConfigOverride.config("capacity.maxConcurrency", "8"),
           ConfigOverride.config("capacity.interval", "100ms"));
 
@@ -73,7 +74,7 @@ class CapacityIT {
     awaitValue(() -> gauge("limit"), 6, Duration.ofSeconds(60));
 
     List<CompletableFuture<HttpResponse<Void>>> calls = SIM.interactive(4, 150);
-    int lowest = lowestWithin(() -> gauge("limit"), Duration.ofMillis(1200));
+    int lowest = lowestWithin(() -> gauge("limit"), Duration.ofMillis(1400));
     assertThat(lowest).as("limit with 4 interactive requests").isLessThanOrEqualTo(8 - 4 - 2);
     CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
     awaitValue(() -> gauge("limit"), 6, Duration.ofSeconds(10));
