@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -93,43 +92,17 @@ public final class LocalConcurrencyLimiter implements PoolLimiter {
     return Optional.of(new LocalPermit(request.pool(), gate));
   }
 
-  private final class LocalPermit implements Permit {
-    private final String pool;
+  private final class LocalPermit extends CountedPermit {
     private final Gate gate;
-    private final AtomicBoolean ended = new AtomicBoolean();
 
     LocalPermit(String pool, Gate gate) {
-      this.pool = pool;
+      super(pool, outcomes);
       this.gate = gate;
     }
 
-    private boolean end() {
-      if (!ended.compareAndSet(false, true)) {
-        return false;
-      }
+    @Override
+    protected void giveBack() {
       gate.leave();
-      return true;
-    }
-
-    @Override
-    public void onSuccess(long latencyNanos) {
-      if (end()) {
-        outcomes.success(pool, latencyNanos);
-      }
-    }
-
-    @Override
-    public void onDropped() {
-      if (end()) {
-        outcomes.dropped(pool);
-      }
-    }
-
-    @Override
-    public void onIgnore() {
-      if (end()) {
-        outcomes.ignored(pool);
-      }
     }
   }
 

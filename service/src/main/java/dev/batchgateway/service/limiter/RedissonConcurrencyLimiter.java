@@ -1,5 +1,6 @@
 package dev.batchgateway.service.limiter;
 
+import dev.batchgateway.activities.limiter.CountedPermit;
 import dev.batchgateway.activities.limiter.OutcomeCounters;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.PoolLimiter;
@@ -204,7 +205,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
           "Permit {} of pool {} outlived its lease; Redis has given it back while its request"
               + " still runs",
           permit.id,
-          permit.pool);
+          permit.pool());
     }
   }
 
@@ -227,64 +228,38 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
   private void released(RedisPermit permit, Boolean released, Throwable error) {
     if (error == null) {
       if (!released) {
-        log.debug("Permit {} of pool {} had already expired", permit.id, permit.pool);
+        log.debug("Permit {} of pool {} had already expired", permit.id, permit.pool());
       }
       return;
     }
     unreachable(error);
     if (System.nanoTime() - permit.leasedUntilNanos >= 0) {
-      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
+      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool());
       return;
     }
     try {
       scheduler.schedule(() -> release(permit), RELEASE_RETRY_MILLIS, TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException closed) {
-      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool);
+      log.debug("Permit {} of pool {} left to its lease", permit.id, permit.pool());
     }
   }
 
-  private final class RedisPermit implements Permit {
-    private final String pool;
+  private final class RedisPermit extends CountedPermit {
     private final RPermitExpirableSemaphore semaphore;
     private final String id;
-    private final AtomicBoolean ended = new AtomicBoolean();
 
     /** When Redis will give the permit back on its own unless renewed. */
     private volatile long leasedUntilNanos = System.nanoTime() + leaseMillis * 1_000_000;
 
     RedisPermit(String pool, RPermitExpirableSemaphore semaphore, String id) {
-      this.pool = pool;
+      super(pool, outcomes);
       this.semaphore = semaphore;
       this.id = id;
     }
 
-    private boolean end() {
-      if (!ended.compareAndSet(false, true)) {
-        return false;
-      }
+    @Override
+    protected void giveBack() {
       release(this);
-      return true;
-    }
-
-    @Override
-    public void onSuccess(long latencyNanos) {
-      if (end()) {
-        outcomes.success(pool, latencyNanos);
-      }
-    }
-
-    @Override
-    public void onDropped() {
-      if (end()) {
-        outcomes.dropped(pool);
-      }
-    }
-
-    @Override
-    public void onIgnore() {
-      if (end()) {
-        outcomes.ignored(pool);
-      }
     }
   }
 
@@ -350,7 +325,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
       try {
         releases.add(permit.semaphore.tryReleaseAsync(permit.id).toCompletableFuture());
       } catch (RuntimeException e) {
-        log.info("Permit {} of pool {} runs out with its lease: {}", permit.id, permit.pool, e);
+        log.info("Permit {} of pool {} runs out with its lease: {}", permit.id, permit.pool(), e);
       }
     }
     held.clear();
