@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.codahale.metrics.Gauge;
 import dev.batchgateway.service.BatchGatewayConfiguration;
+import dev.batchgateway.workflows.ActivityPolicies;
 import dev.batchgateway.workflows.capacity.CapacityProbeWorkflow;
 import dev.batchgateway.workflows.capacity.PinRequest;
 import dev.batchgateway.workflows.capacity.ProbeMode;
@@ -40,7 +41,6 @@ class CapacityIT {
           "BGW_TEST_INFERENCE_URL",
           ConfigOverride.config("inference.url", () -> SIM.baseUrl),
           ConfigOverride.config("capacity.mode", "adaptive"),
-          ConfigOverride.config("limiter.type", "local"),
           ConfigOverride.config("capacity.maxConcurrency", "8"),
           ConfigOverride.config("capacity.interval", "100ms"));
 
@@ -72,6 +72,9 @@ class CapacityIT {
     assumeTrue(SIM != null, "llm-d-inference-sim not built (make tools)");
     // 8 slots - headroom 2, once the probe workflow has started on this worker.
     awaitValue(() -> gauge("limit"), 6, Duration.ofSeconds(60));
+    // The worker's configure signal may restart the probe just after its first ticks; a restart
+    // pauses the loop for up to a heartbeat, so let it settle before measuring a reaction.
+    Thread.sleep(ActivityPolicies.CAPACITY_HEARTBEAT_TIMEOUT.toMillis() + 1000);
 
     List<CompletableFuture<HttpResponse<Void>>> calls = SIM.interactive(4, 150);
     int lowest = lowestWithin(() -> gauge("limit"), Duration.ofMillis(1400));
