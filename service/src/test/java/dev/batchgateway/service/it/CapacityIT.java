@@ -36,11 +36,9 @@ class CapacityIT {
   private static final Simulator SIM = startSimulator();
 
   static final DropwizardAppExtension<BatchGatewayConfiguration> APP =
-      TestStack.gateway(
+      TestStack.probingGateway(
           "sk-capacity:" + TestStack.uniqueTenant("capacity"),
-          "BGW_TEST_INFERENCE_URL",
-          ConfigOverride.config("inference.url", () -> SIM.baseUrl),
-          ConfigOverride.config("capacity.mode", "adaptive"),
+          () -> SIM.baseUrl,
           ConfigOverride.config("capacity.maxConcurrency", "8"),
           ConfigOverride.config("capacity.interval", "100ms"));
 

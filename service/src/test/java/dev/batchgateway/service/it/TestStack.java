@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The real services the integration tests run against. {@code make test} starts PostgreSQL, the
@@ -69,6 +70,22 @@ final class TestStack {
    */
   static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
       String apiKeys, String inferenceUrlVariable, ConfigOverride... extra) {
+    return gateway(apiKeys, () -> env(inferenceUrlVariable), "fixed", extra);
+  }
+
+  /**
+   * As {@link #gateway(String, String, ConfigOverride...)}, with the capacity probe on. One
+   * Temporal serves every IT's gateway and a pool's probe workflow id is fixed, so gateways that
+   * all ran probes would hand the one probe each other's engines: only this one runs it.
+   */
+  static DropwizardAppExtension<BatchGatewayConfiguration> probingGateway(
+      String apiKeys, Supplier<String> inferenceUrl, ConfigOverride... extra) {
+    return gateway(apiKeys, inferenceUrl, "adaptive", extra);
+  }
+
+  /** Each key is set once: of two overrides of one key, which one wins is not to be relied on. */
+  private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
+      String apiKeys, Supplier<String> inferenceUrl, String capacityMode, ConfigOverride... extra) {
     String dataDir;
     try {
       dataDir = Files.createTempDirectory("bgw-it-").toString();
@@ -82,11 +99,12 @@ final class TestStack {
     overrides.add(ConfigOverride.config("database.user", () -> env("BGW_TEST_DB_USER")));
     overrides.add(ConfigOverride.config("database.password", () -> env("BGW_TEST_DB_PASSWORD")));
     overrides.add(ConfigOverride.config("temporal.target", () -> env("BGW_TEST_TEMPORAL")));
-    overrides.add(ConfigOverride.config("inference.url", () -> env(inferenceUrlVariable)));
+    overrides.add(ConfigOverride.config("inference.url", inferenceUrl));
     overrides.add(ConfigOverride.config("limiter.redis.url", () -> env("BGW_TEST_REDIS_URL")));
     overrides.add(ConfigOverride.config("files.root", dataDir + "/files"));
     overrides.add(ConfigOverride.config("apiKeys", apiKeys));
     overrides.add(ConfigOverride.config("logging.level", "WARN"));
+    overrides.add(ConfigOverride.config("capacity.mode", capacityMode));
     overrides.addAll(List.of(extra));
     return new DropwizardAppExtension<>(
         BatchGatewayApplication.class,
