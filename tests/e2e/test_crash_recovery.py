@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -19,8 +20,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_PORT = 8030
-ADMIN_PORT = 8031
+
+
+def free_port():
+    """A loopback port nothing listens on now, so a leftover process elsewhere on the
+    machine cannot make `make run` refuse to start."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# One set of ports for the whole test: each restart of `make run` must find the same
+# PostgreSQL, Temporal and Redis data behind the same addresses.
+HTTP_PORT, ADMIN_PORT, PG_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT, REDIS_PORT = (
+    free_port() for _ in range(6)
+)
 LINES = 6000
 CRASH_AT = (0.15, 0.40, 0.65)
 API_KEY = "sk-crash"
@@ -99,10 +113,10 @@ class MakeRun:
             BGW_DATA_DIR=str(self.data_dir),
             BGW_HTTP_PORT=str(HTTP_PORT),
             BGW_ADMIN_PORT=str(ADMIN_PORT),
-            BGW_PG_PORT="55460",
-            BGW_TEMPORAL_PORT="7280",
-            BGW_TEMPORAL_UI_PORT="8280",
-            BGW_REDIS_PORT="56380",
+            BGW_PG_PORT=str(PG_PORT),
+            BGW_TEMPORAL_PORT=str(TEMPORAL_PORT),
+            BGW_TEMPORAL_UI_PORT=str(TEMPORAL_UI_PORT),
+            BGW_REDIS_PORT=str(REDIS_PORT),
             BGW_API_KEYS=f"{API_KEY}:crash",
             BGW_INFERENCE_URL=inference_url(),
             BGW_PARALLEL_CHUNKS=str(PARALLEL_CHUNKS),
@@ -122,10 +136,22 @@ class MakeRun:
         deadline = time.time() + 240
         while not healthy():
             if self.process.poll() is not None:
-                pytest.fail(f"make run exited early; see {self.data_dir}/make-run.out")
+                pytest.fail(f"make run exited early:\n{self.output_tail()}")
             if time.time() > deadline:
-                pytest.fail(f"make run not healthy in time; see {self.data_dir}/make-run.out")
+                pytest.fail(f"make run not healthy in time:\n{self.output_tail()}")
             time.sleep(0.5)
+
+    def output_tail(self, lines=40):
+        # The data directory is removed after the test, so the failure carries the output.
+        def tail(path):
+            if not path.exists():
+                return f"({path.name} missing)"
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+        return (
+            f"--- make-run.out ---\n{tail(self.data_dir / 'make-run.out')}\n"
+            f"--- logs/gateway.log ---\n{tail(self.data_dir / 'logs' / 'gateway.log')}"
+        )
 
     def crash(self):
         gateway_pid = int((self.data_dir / "logs" / "gateway.pid").read_text().split()[0])
@@ -144,8 +170,6 @@ class MakeRun:
 
 
 def port_open(port):
-    import socket
-
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
