@@ -130,6 +130,9 @@ def main():
     parser.add_argument("--wait-minutes", type=float, default=90,
                         help="how long to wait for a running test suite (scripts/test.sh)")
     parser.add_argument("--seed", type=int, default=None, help="crash points seed")
+    parser.add_argument("--set", action="append", default=[], metavar="SCENARIO.KEY=VALUE",
+                        help="override one setting of a scenario for this run (a JSON value, "
+                        "else a string), e.g. interactive.sample_interval=0.1")
     args = parser.parse_args()
     install_signal_handlers()
 
@@ -137,6 +140,17 @@ def main():
     unknown = set(names) - set(scenarios.SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        scenario, dot, setting = key.partition(".")
+        if not sep or not dot or scenario not in scenarios.SCENARIOS:
+            parser.error(f"--set {item}: expected SCENARIO.KEY=VALUE with a known scenario")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+        overrides.setdefault(scenario, {})[setting] = value
     wait_for_test_suite(args.wait_minutes)
     reap_leftovers()
 
@@ -163,7 +177,7 @@ def main():
 
     failed = []
     for name in names:
-        cfg = dict(MODES[mode][name])
+        cfg = dict(MODES[mode][name], **overrides.get(name, {}))
         if name == "crash" and args.seed is not None:
             cfg["seed"] = args.seed
         log(f"=== scenario {name} ({mode})")

@@ -863,7 +863,9 @@ def interactive(cfg, ctx):
             f"{result['config']['request_ms_model']:.0f} ms); {cfg['high']:.0%} of {slots} slots = "
             f"{high}/s, {cfg['low']:.0%} = {low}/s")
 
-        st.configure_gateway(sim.url, heap=HEAP)
+        # The operator's figure: the engine's --max-num-seqs (the controller learns it
+        # when it is not given, from what the engine runs while requests wait).
+        st.configure_gateway(sim.url, heap=HEAP, engine_max_concurrency=cfg["max_num_seqs"])
         gw = st.start_gateway("server", env={"BGW_CAPACITY": "adaptive"})
         client = br.client_for(gw.base_url, API_KEY)
         path = st.work / "batch.jsonl"
@@ -1145,7 +1147,9 @@ def capacity_drop(cfg, ctx):
             "lead_in_seconds": cfg["lead_in"],
             "batch_lines": cfg["batch_lines"], "reps": cfg["reps"], "heap": HEAP, **DEFAULTS}
 
-        st.configure_gateway(sim.url, heap=HEAP)
+        # The operator's figure: the engine's --max-num-seqs (the controller learns it
+        # when it is not given, from what the engine runs while requests wait).
+        st.configure_gateway(sim.url, heap=HEAP, engine_max_concurrency=cfg["max_num_seqs"])
         gw = st.start_gateway("server", env={"BGW_CAPACITY": "adaptive"})
         client = br.client_for(gw.base_url, API_KEY)
 

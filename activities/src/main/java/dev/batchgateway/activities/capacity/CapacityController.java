@@ -12,18 +12,18 @@ import dev.batchgateway.workflows.capacity.Steering;
 /**
  * Decides a pool's batch limit from one engine reading. Pure: the same inputs give the same state.
  *
- * <p>With engine metrics: interactive = running + waiting - our in-flight; target = capacity - peak
- * interactive - headroom. The peak is the highest interactive count lately, falling by {@value
- * #PEAK_FALL_PER_SECOND} of the capacity per second, so the batch does not rush back into slots a
- * wave of interactive traffic is still using on and off. Headroom covers what arrives before the
- * next tick: a share of the capacity, and at least {@value #HEADROOM_SIGMAS} standard deviations of
- * a Poisson arrival count around the peak. A lower target applies at once, and a queue in the
- * engine (or a KV cache past {@value #KV_SATURATED}) cuts below what is in flight; a higher one is
- * approached in steps, and only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS}
- * ms, so a burst that is still arriving is not raced. Capacity is the configured {@code
- * maxConcurrency}, else learned: what the engines run while requests wait is what they can run.
- * Until it is learned the limit grows a quarter above what is in flight each tick until the engine
- * queues.
+ * <p>With engine metrics: interactive = running + waiting - our in-flight, and while it rises it is
+ * expected to rise as much again by the next tick; target = capacity - peak interactive - headroom.
+ * The peak is the highest interactive count lately, falling by {@value #PEAK_FALL_PER_SECOND} of
+ * the capacity per second, so the batch does not rush back into slots a wave of interactive traffic
+ * is still using on and off. Headroom covers what arrives before the next tick: a share of the
+ * capacity, and at least {@value #HEADROOM_SIGMAS} standard deviations of a Poisson arrival count
+ * around the peak. A lower target applies at once, and a queue in the engine (or a KV cache past
+ * {@value #KV_SATURATED}) cuts below what is in flight; a higher one is approached in steps, and
+ * only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that is
+ * still arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned:
+ * what the engines run while requests wait is what they can run. Until it is learned the limit
+ * grows a quarter above what is in flight each tick until the engine queues.
  *
  * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
  * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
@@ -37,6 +37,9 @@ public final class CapacityController {
 
   /** Headroom in standard deviations of the interactive count (Poisson: sqrt of the mean). */
   static final double HEADROOM_SIGMAS = 2.0;
+
+  /** A rise of the interactive count by at most this much a tick is read as jitter. */
+  static final double RISE_NOISE = 2.0;
 
   /** Time without a decrease before the limit may grow again. */
   static final long UP_COOLDOWN_MILLIS = 1000;
@@ -134,7 +137,12 @@ public final class CapacityController {
       this.capacity = spec.maxConcurrency() > 0 ? spec.maxConcurrency() : (int) Math.round(learned);
       this.interactive =
           sample.reachable() ? Math.max(0, sample.running() + sample.waiting() - inFlight) : 0;
-      this.interactivePeak = peak(previous, interactive, capacity, spec.intervalMillis());
+      this.interactivePeak =
+          peak(
+              previous,
+              expectedInteractive(previous, interactive),
+              capacity,
+              spec.intervalMillis());
       this.unreachableSince =
           sample.reachable()
               ? 0
@@ -161,6 +169,24 @@ public final class CapacityController {
             : Math.max(sample.running(), learned * (1 - LEARNED_DECAY));
       }
       return learned > 0 && sample.running() > learned ? sample.running() : learned;
+    }
+
+    /**
+     * Where interactive traffic will be by the next tick if it keeps rising as it did since the
+     * last one. A wave of interactive requests fills the engine within one request time; a limit
+     * that only follows the count lets the batch refill the slots the wave is about to need, and
+     * the wave then queues behind batch requests for a whole batch request time.
+     */
+    private static int expectedInteractive(ControllerState previous, int interactive) {
+      if (!previous.lastSample().reachable()) {
+        return interactive;
+      }
+      int rise = interactive - previous.interactive();
+      // Readings of the engine and of our in-flight count are a few ms apart, so the count
+      // jitters by a request or two (and a steady load by about its square root): a rise within
+      // that is noise, not a wave.
+      double noise = Math.max(RISE_NOISE, Math.sqrt(previous.interactive()));
+      return rise > noise ? interactive + rise : interactive;
     }
 
     /** The interactive peak, worn down by one tick, raised by this tick's count. */

@@ -81,9 +81,48 @@ class CapacityControllerTest {
     ControllerState state = pool.tick(engine(32, 8), 28);
 
     assertThat(state.interactive()).isEqualTo(12);
+    // Rising by 12 a tick, it is expected at 24 by the next: 32 - 24 - ceil(2 * sqrt(24)) < 1.
+    assertThat(state.interactivePeak()).isEqualTo(24);
+    assertThat(state.limit()).isEqualTo(1);
+    assertThat(state.lastDecision()).isEqualTo(Decision.DOWN);
+  }
+
+  @Test
+  void aSteadyInteractiveLoadLeavesCapacityMinusLoadMinusTwoSigmas() {
+    Pool pool = new Pool(spec(32), 13);
+    pool.tick(engine(13 + 12, 0), 13);
+    pool.now += 10_000; // the rise above is long forgotten
+
+    ControllerState state = pool.tick(engine(13 + 12, 0), 13);
+
+    assertThat(state.interactive()).isEqualTo(12);
     // Headroom: two standard deviations of 12 Poisson arrivals, ceil(2 * sqrt(12)) = 7 (> 10%).
     assertThat(state.limit()).isEqualTo(32 - 12 - 7);
-    assertThat(state.lastDecision()).isEqualTo(Decision.DOWN);
+  }
+
+  @Test
+  void jitterOfARequestOrTwoIsNotReadAsARisingWave() {
+    Pool pool = new Pool(spec(32), 28);
+    pool.tick(engine(28, 0), 28);
+
+    ControllerState state = pool.tick(engine(30, 0), 28);
+
+    assertThat(state.interactive()).isEqualTo(2);
+    assertThat(state.interactivePeak()).isEqualTo(2);
+  }
+
+  @Test
+  void aRisingWaveIsMetWhereItWillBeByTheNextTickNotWhereItIs() {
+    Pool pool = new Pool(spec(32), 28);
+    pool.tick(engine(28, 0), 28);
+
+    // The first 3 requests of a wave, no queue yet: the batch stops refilling the slots the
+    // next 3 will need, so the engine never queues them behind batch requests.
+    ControllerState state = pool.tick(engine(31, 0), 28);
+
+    assertThat(state.interactive()).isEqualTo(3);
+    assertThat(state.interactivePeak()).isEqualTo(6);
+    assertThat(state.limit()).isEqualTo(32 - 6 - 5).isLessThan(28 - 3);
   }
 
   @Test

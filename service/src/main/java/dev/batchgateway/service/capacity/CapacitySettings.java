@@ -27,7 +27,7 @@ public class CapacitySettings {
   @NotNull @JsonProperty private Mode mode = Mode.ADAPTIVE;
 
   /** How often the probe reads the engines and decides. */
-  @NotNull @JsonProperty private Duration interval = Duration.milliseconds(100);
+  @NotNull @JsonProperty private Duration interval = Duration.milliseconds(50);
 
   /** How long one probe activity loops before it reports back to its workflow. */
   @NotNull @JsonProperty private Duration probeRun = Duration.seconds(60);
