@@ -20,7 +20,9 @@ import io.temporal.activity.Activity;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +65,8 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
                   null)));
       return new PlanResult(false, 0, 0, null);
     }
+    // One look per model name, however many lines name it.
+    Map<String, Boolean> served = new HashMap<>();
     try {
       Plan plan =
           planner.plan(
@@ -71,7 +75,7 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
               request.endpoint(),
               input.get().storageKey(),
               request.sortByPrefix(),
-              model -> inference.poolFor(model).isPresent(),
+              model -> served.computeIfAbsent(model, m -> inference.poolFor(m).isPresent()),
               linesRead -> Activity.getExecutionContext().heartbeat(linesRead));
       metadata.recordPlan(request.tenant(), request.batchId(), plan.totalLines(), plan.model());
       if (!plan.valid()) {

@@ -11,7 +11,12 @@ public interface InferenceClient {
 
   CompletableFuture<InferenceResponse> send(InferenceRequest request);
 
-  /** The name of the pool that serves this model, or empty when no configured pool does. */
+  /**
+   * The name of the pool that serves this model, or empty when no configured pool does.
+   *
+   * @throws ModelListUnavailableException when no pool lists the model and some pool's model list
+   *     has not been read from its servers yet
+   */
   java.util.Optional<String> poolFor(String model);
 
   /** The pool's own retry settings, or empty when it keeps the global ones. */

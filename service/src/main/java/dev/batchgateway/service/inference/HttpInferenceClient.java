@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
+import dev.batchgateway.activities.port.ModelListUnavailableException;
 import dev.batchgateway.activities.port.PoolRetry;
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -61,6 +62,12 @@ public final class HttpInferenceClient implements InferenceClient {
         retries.put(pool.getName(), pool.getRetry().over(defaultRetry));
       }
     }
+    // Read the model lists now, so the first batch does not wait for them.
+    for (InferencePool pool : pools.values()) {
+      if (!pool.listsModels()) {
+        pool.startDiscoveryIfDue();
+      }
+    }
   }
 
   private static Endpoint endpoint(
@@ -92,7 +99,13 @@ public final class HttpInferenceClient implements InferenceClient {
 
   @Override
   public CompletableFuture<InferenceResponse> send(InferenceRequest request) {
-    Optional<InferencePool> pool = poolFor(request.model()).map(pools::get);
+    Optional<InferencePool> pool;
+    try {
+      pool = poolFor(request.model()).map(pools::get);
+    } catch (ModelListUnavailableException e) {
+      // Like a refused connection: nothing was sent, so the request is retried.
+      return CompletableFuture.failedFuture(e);
+    }
     if (pool.isEmpty()) {
       return CompletableFuture.completedFuture(modelNotFound());
     }
@@ -119,7 +132,17 @@ public final class HttpInferenceClient implements InferenceClient {
         unknown = pool;
       }
     }
-    return Optional.ofNullable(unknown).map(pool -> pool.name);
+    if (unknown != null) {
+      throw new ModelListUnavailableException(
+          "Cannot tell whether model '"
+              + model
+              + "' is served: the model list of inference pool '"
+              + unknown.name
+              + "' has not been read from its servers yet ("
+              + unknown.discoveryProblem()
+              + ").");
+    }
+    return Optional.empty();
   }
 
   @Override

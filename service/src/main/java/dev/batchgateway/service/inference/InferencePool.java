@@ -17,6 +17,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -30,6 +33,7 @@ import org.slf4j.LoggerFactory;
 final class InferencePool {
   private static final Logger log = LoggerFactory.getLogger(InferencePool.class);
   private static final long DISCOVERY_RETRY_MILLIS = 1_000;
+  private static final long FIRST_READ_WAIT_MILLIS = 2_000;
 
   final String name;
   private final Set<String> models;
@@ -41,8 +45,13 @@ final class InferencePool {
   private final LongSupplier nanoTime;
   private final long refreshMillis;
   private final AtomicInteger turn = new AtomicInteger();
+  private final Object discoveryLock = new Object();
   private volatile Set<String> discoveredModels;
   private volatile long nextDiscoveryMillis;
+  private volatile String lastDiscoveryProblem;
+  private int discoveryFailures;
+  private long firstReadDeadlineNanos;
+  private CompletableFuture<Void> discovery;
 
   InferencePool(
       String name,
@@ -192,34 +201,87 @@ final class InferencePool {
   }
 
   /**
-   * The union of the endpoints' {@code /v1/models}, refreshed now and then. An endpoint that cannot
-   * be read adds nothing; when none can, the last answer stands (null before any).
+   * The union of the endpoints' {@code /v1/models} as last read; a read runs in the background when
+   * the list is due (one at a time, so a slow server holds up no caller). Before the first
+   * successful read a caller waits for it at most {@value #FIRST_READ_WAIT_MILLIS} ms in all, then
+   * gets null: the list is unknown. A failed read is tried again after 1 s, doubling up to the
+   * refresh period; the last good list stands meanwhile.
    */
   private Set<String> discoveredModels() {
-    long now = clock.millis();
-    if (now < nextDiscoveryMillis) {
-      return discoveredModels;
+    CompletableFuture<Void> reading = startDiscoveryIfDue();
+    Set<String> known = discoveredModels;
+    if (known != null || reading == null) {
+      return known;
     }
+    long waitNanos = firstReadDeadlineNanos - nanoTime.getAsLong();
+    if (waitNanos > 0) {
+      try {
+        reading.get(waitNanos, TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        // Still unknown: the caller says so.
+      }
+    }
+    return discoveredModels;
+  }
+
+  /** Starts reading the model list unless a read is running or the list is not due. */
+  CompletableFuture<Void> startDiscoveryIfDue() {
+    synchronized (discoveryLock) {
+      if (discovery != null && !discovery.isDone()) {
+        return discovery;
+      }
+      if (clock.millis() < nextDiscoveryMillis) {
+        return null;
+      }
+      if (discoveredModels == null && firstReadDeadlineNanos == 0) {
+        firstReadDeadlineNanos = nanoTime.getAsLong() + FIRST_READ_WAIT_MILLIS * 1_000_000;
+      }
+      CompletableFuture<Void> started = new CompletableFuture<>();
+      discovery = started;
+      Thread.ofVirtual().name("models-" + name).start(() -> discover(started));
+      return started;
+    }
+  }
+
+  /** Why the model list is not known, for error messages. */
+  String discoveryProblem() {
+    String problem = lastDiscoveryProblem;
+    return problem == null ? "the first read is still running" : problem;
+  }
+
+  private void discover(CompletableFuture<Void> done) {
     Set<String> union = null;
+    List<String> problems = new ArrayList<>();
     for (Endpoint endpoint : endpoints) {
       try {
         Set<String> served = listModels(endpoint);
         union = union == null ? new HashSet<>() : union;
         union.addAll(served);
-      } catch (IOException e) {
-        log.warn("Pool {}: cannot read the model list from {}: {}", name, endpoint, e.toString());
+      } catch (IOException | RuntimeException e) {
+        problems.add(endpoint + "/v1/models: " + e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return discoveredModels;
+        problems.add(endpoint + "/v1/models: interrupted");
+        break;
       }
     }
+    long now = clock.millis();
     if (union != null) {
       discoveredModels = Set.copyOf(union);
+      discoveryFailures = 0;
+      lastDiscoveryProblem = null;
       nextDiscoveryMillis = now + refreshMillis;
     } else {
-      nextDiscoveryMillis = now + Math.min(refreshMillis, DISCOVERY_RETRY_MILLIS);
+      discoveryFailures = Math.min(discoveryFailures + 1, 20);
+      lastDiscoveryProblem = String.join("; ", problems);
+      long backoff = DISCOVERY_RETRY_MILLIS << Math.min(discoveryFailures - 1, 10);
+      nextDiscoveryMillis =
+          now + Math.min(Math.max(refreshMillis, DISCOVERY_RETRY_MILLIS), backoff);
+      log.warn("Pool {}: cannot read the model list: {}", name, lastDiscoveryProblem);
     }
-    return discoveredModels;
+    done.complete(null);
   }
 
   private Set<String> listModels(Endpoint endpoint) throws IOException, InterruptedException {
