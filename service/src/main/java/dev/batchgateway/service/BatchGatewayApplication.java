@@ -20,6 +20,7 @@ import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
 import dev.batchgateway.service.errors.WebApplicationExceptionMapper;
 import dev.batchgateway.service.inference.HttpInferenceClient;
+import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.temporal.BatchWorker;
@@ -38,6 +39,7 @@ import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
@@ -102,15 +104,20 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       environment.jersey().register(new JsonErrorMapper());
       environment.jersey().register(new UnexpectedExceptionMapper());
       environment.jersey().register(new FilesResource(metadata, store, config.getBatches(), clock));
+      BatchWorkflowClient workflows = new BatchWorkflowClient(temporal.client());
       environment
           .jersey()
-          .register(
-              new BatchesResource(
+          .register(new BatchesResource(metadata, workflows, config.getBatches(), json, clock));
+      environment
+          .lifecycle()
+          .manage(
+              new StartReconciler(
                   metadata,
-                  new BatchWorkflowClient(temporal.client()),
-                  config.getBatches(),
-                  json,
-                  clock));
+                  workflows,
+                  clock,
+                  Duration.ofMinutes(2),
+                  Duration.ofSeconds(30),
+                  environment.metrics()));
     }
     if (role.runsWorker()) {
       BatchSettings batchSettings = config.getBatches().toSettings();

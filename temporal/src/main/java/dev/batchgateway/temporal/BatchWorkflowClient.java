@@ -7,6 +7,10 @@ import dev.batchgateway.workflows.BatchWorkflow;
 import dev.batchgateway.workflows.CancelRequest;
 import dev.batchgateway.workflows.ReprioritizeRequest;
 import dev.batchgateway.workflows.TaskQueues;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowNotFoundException;
 import io.temporal.client.WorkflowOptions;
@@ -53,6 +57,29 @@ public final class BatchWorkflowClient {
                         "sort_by_prefix", input.sortByPrefix()))
                 .build());
     WorkflowClient.start(workflow::run, input);
+  }
+
+  /**
+   * Whether Temporal knows a workflow with this batch's id (running or closed). Throws when
+   * Temporal cannot be asked.
+   */
+  public boolean exists(String batchId) {
+    try {
+      client
+          .getWorkflowServiceStubs()
+          .blockingStub()
+          .describeWorkflowExecution(
+              DescribeWorkflowExecutionRequest.newBuilder()
+                  .setNamespace(client.getOptions().getNamespace())
+                  .setExecution(WorkflowExecution.newBuilder().setWorkflowId(batchId))
+                  .build());
+      return true;
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   /** Returns false when the workflow no longer runs (it already finished). */

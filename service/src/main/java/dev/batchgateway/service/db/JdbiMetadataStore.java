@@ -179,9 +179,10 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .createUpdate(
                     """
                     INSERT INTO batches (id, tenant, endpoint, input_file_id, completion_window,
-                        status, created_at, expires_at, metadata, priority, output_expires_after)
+                        status, created_at, expires_at, metadata, priority, output_expires_after,
+                        workflow_started)
                     VALUES (:id, :tenant, :endpoint, :inputFileId, :completionWindow, :status,
-                        :createdAt, :expiresAt, :metadata, :priority, :outputExpiresAfter)
+                        :createdAt, :expiresAt, :metadata, :priority, :outputExpiresAfter, FALSE)
                     """)
                 .bind("id", batch.id())
                 .bind("tenant", batch.tenant())
@@ -195,6 +196,69 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .bind("priority", batch.priority())
                 .bind("outputExpiresAfter", batch.outputExpiresAfter())
                 .execute());
+  }
+
+  /** A batch row whose workflow is not known to have started. */
+  public record UnstartedBatch(String tenant, String id, long createdAt) {}
+
+  /** Records that Temporal accepted the batch's workflow. */
+  public void markWorkflowStarted(String tenant, String batchId) {
+    jdbi.useHandle(
+        handle ->
+            handle
+                .createUpdate(
+                    "UPDATE batches SET workflow_started = TRUE"
+                        + " WHERE tenant = :tenant AND id = :id AND NOT workflow_started")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .execute());
+  }
+
+  /** Rows created before the given time whose workflow is not known to have started. */
+  public List<UnstartedBatch> unstartedBatches(long createdBeforeEpochSeconds, int limit) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT tenant, id, created_at FROM batches"
+                        + " WHERE NOT workflow_started AND created_at < :before"
+                        + " ORDER BY created_at LIMIT :limit")
+                .bind("before", createdBeforeEpochSeconds)
+                .bind("limit", limit)
+                .map(
+                    (rs, ctx) ->
+                        new UnstartedBatch(
+                            rs.getString("tenant"), rs.getString("id"), rs.getLong("created_at")))
+                .list());
+  }
+
+  /**
+   * Fails a batch whose workflow never started, with the reason as its error; false when its
+   * workflow was found started meanwhile or the batch is no longer validating.
+   */
+  public boolean failUnstarted(String tenant, String batchId, BatchError error, long at) {
+    String text;
+    try {
+      text = json.writeValueAsString(List.of(error));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("Batch errors are plain records", e);
+    }
+    return jdbi.withHandle(
+            handle ->
+                handle
+                    .createUpdate(
+                        "UPDATE batches SET status = :failed, failed_at = GREATEST(:at,"
+                            + " created_at), errors = :errors, workflow_started = TRUE"
+                            + " WHERE tenant = :tenant AND id = :id AND NOT workflow_started"
+                            + " AND status = :validating")
+                    .bind("failed", BatchStatus.FAILED.wire())
+                    .bind("validating", BatchStatus.VALIDATING.wire())
+                    .bind("at", at)
+                    .bind("errors", text)
+                    .bind("tenant", tenant)
+                    .bind("id", batchId)
+                    .execute())
+        == 1;
   }
 
   /** Removes a batch whose workflow could not be started, so no orphan row stays behind. */

@@ -18,6 +18,7 @@ import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import io.dropwizard.util.Duration;
+import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -160,6 +161,8 @@ public class BatchesResource {
             outputExpiresAfter,
             RequestCounts.ZERO,
             Usage.ZERO);
+    // The row first, marked as not started; the workflow (id = batch id); then the mark. A
+    // process that dies in between leaves the mark unset, and the StartReconciler settles it.
     metadata.insertBatch(row);
     try {
       workflows.start(
@@ -172,13 +175,44 @@ public class BatchesResource {
               priority,
               limits.getParallelChunks(),
               sortByPrefix));
+    } catch (WorkflowExecutionAlreadyStarted e) {
+      // An earlier try of this start reached Temporal: the workflow runs.
     } catch (RuntimeException e) {
-      log.error("Could not start the workflow of batch {}", row.id(), e);
-      metadata.deleteBatch(tenant, row.id());
-      throw ApiException.unavailable(
-          "The batch engine is not reachable right now; the batch was not created. Try again.");
+      settleFailedStart(tenant, row.id(), e);
     }
+    metadata.markWorkflowStarted(tenant, row.id());
     return BatchJson.render(json, row);
+  }
+
+  /**
+   * A start call that failed may still have started the workflow (a timeout after the server took
+   * it): then the batch stands. Only a workflow Temporal does not know lets the row go.
+   */
+  private void settleFailedStart(String tenant, String batchId, RuntimeException failure) {
+    boolean exists;
+    try {
+      exists = workflows.exists(batchId);
+    } catch (RuntimeException e) {
+      log.error(
+          "Could not start the workflow of batch {}, nor tell whether it started",
+          batchId,
+          failure);
+      throw ApiException.unavailable(
+          "The batch engine did not confirm that batch "
+              + batchId
+              + " started. Within a few minutes it either runs or is marked failed; see GET"
+              + " /v1/batches/"
+              + batchId
+              + ".");
+    }
+    if (exists) {
+      log.warn("Starting batch {} reported an error but its workflow runs: {}", batchId, failure);
+      return;
+    }
+    log.error("Could not start the workflow of batch {}", batchId, failure);
+    metadata.deleteBatch(tenant, batchId);
+    throw ApiException.unavailable(
+        "The batch engine is not reachable right now; the batch was not created. Try again.");
   }
 
   @GET
