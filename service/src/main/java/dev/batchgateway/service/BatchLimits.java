@@ -28,6 +28,13 @@ public class BatchLimits {
   private Map<String, Duration> completionWindows =
       new LinkedHashMap<>(Map.of("24h", Duration.hours(24)));
 
+  /**
+   * More completion windows, comma-separated durations such as {@code 30m,2h}, each named as
+   * written ({@code BGW_COMPLETION_WINDOWS}); for deployments and benchmarks that want deadlines
+   * shorter than a day. The OpenAI API itself only knows {@code 24h}.
+   */
+  @NotNull @JsonProperty private String extraCompletionWindows = "";
+
   @Min(1)
   @JsonProperty
   private int maxRequests = 50_000;
@@ -93,6 +100,9 @@ public class BatchLimits {
   @JsonProperty
   private double atRiskSafety = 0.8;
 
+  /** How long a batch runs before its rate is trusted to judge whether it is at risk. */
+  @NotNull @JsonProperty private Duration atRiskAfter = Duration.minutes(1);
+
   public long maxFileBytes() {
     return maxFileSize.toBytes();
   }
@@ -102,7 +112,37 @@ public class BatchLimits {
   }
 
   public Map<String, Duration> getCompletionWindows() {
-    return completionWindows;
+    Map<String, Duration> windows = new LinkedHashMap<>(completionWindows);
+    windows.putAll(parseWindows(extraCompletionWindows));
+    return windows;
+  }
+
+  @JsonIgnore
+  @AssertTrue(
+      message = "extraCompletionWindows must be comma-separated positive durations such as 30m,2h")
+  public boolean isExtraCompletionWindowsValid() {
+    try {
+      parseWindows(extraCompletionWindows);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private static Map<String, Duration> parseWindows(String list) {
+    Map<String, Duration> windows = new LinkedHashMap<>();
+    for (String name : list.split(",")) {
+      String trimmed = name.strip();
+      if (trimmed.isEmpty()) {
+        continue;
+      }
+      Duration window = Duration.parse(trimmed);
+      if (window.toSeconds() <= 0) {
+        throw new IllegalArgumentException("window must be at least a second: " + trimmed);
+      }
+      windows.put(trimmed, window);
+    }
+    return windows;
   }
 
   public int getParallelChunks() {
@@ -140,7 +180,7 @@ public class BatchLimits {
         minShare,
         atRiskSafety,
         defaults.atRiskBoost(),
-        defaults.minObservation(),
+        java.time.Duration.ofMillis(atRiskAfter.toMilliseconds()),
         defaults.idleAfter());
   }
 

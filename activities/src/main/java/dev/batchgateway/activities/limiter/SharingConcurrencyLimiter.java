@@ -31,11 +31,14 @@ import org.slf4j.LoggerFactory;
  * Shares each pool's permits between the batches that want them, in front of the limiter that
  * enforces the pool's total. Every batch that asked for a permit in the last few seconds has a
  * share of the pool's limit, weighted by its priority (each {@link SharingSettings#priorityStep}
- * points double it) and boosted while its deadline is at risk, and never below a minimum share. A
- * batch under its share goes before any batch over it; among those, a batch at risk goes first,
- * then higher priority, then the earlier deadline. A batch over its share still gets permits nobody
- * under theirs is waiting for, so no permit stays idle; it gives them back only as its requests
- * end, since nothing in flight is cut.
+ * points double it) and boosted while its deadline is at risk, and never below a minimum share.
+ *
+ * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves); then
+ * to the batch at risk with the earliest deadline, whatever its share (earliest deadline first, the
+ * order that meets the most deadlines a pool can meet); then to a batch under its weighted share,
+ * higher priority first, then the earlier deadline. A batch over its share still gets permits
+ * nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as its
+ * requests end, since nothing in flight is cut.
  *
  * <p>One waiter at a time, the first in that order, asks the pool limiter. So within one process
  * the order is exact; with a limiter shared by several processes, each process orders its own
@@ -144,6 +147,20 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       Map<String, Double> shares = new LinkedHashMap<>();
       state.shares().forEach((batch, share) -> shares.put(batch.id, share));
       return shares;
+    } finally {
+      state.lock.unlock();
+    }
+  }
+
+  /** Requests waiting for a permit of {@code pool} in this process; for monitoring and tests. */
+  public int waiting(String pool) {
+    Pool state = pools.get(pool);
+    if (state == null) {
+      return 0;
+    }
+    state.lock.lock();
+    try {
+      return state.waiters.size();
     } finally {
       state.lock.unlock();
     }
@@ -313,9 +330,14 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       return batch.atRisk ? weight * settings.atRiskBoost() : weight;
     }
 
+    /** Permits every active batch keeps, however low its priority: at least one. */
+    double minShare() {
+      return Math.max(1, Math.ceil(settings.minShareFraction() * limit));
+    }
+
     Map<Batch, Double> shares() {
       double total = batches.values().stream().mapToDouble(this::weight).sum();
-      double floor = Math.max(1, Math.ceil(settings.minShareFraction() * limit));
+      double floor = minShare();
       Map<Batch, Double> shares = new LinkedHashMap<>();
       for (Batch batch : batches.values()) {
         shares.put(batch, Math.max(floor, limit * weight(batch) / total));
@@ -324,17 +346,21 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     /**
-     * The waiter to ask next: the earliest waiter of the first batch in the order (under its share,
-     * at risk, higher priority, earlier deadline).
+     * The waiter to ask next: the earliest waiter of the first batch in the order (under the
+     * minimum share; at risk, earliest deadline first; under its share, higher priority, earlier
+     * deadline).
      */
     Waiter head() {
       if (waiters.isEmpty()) {
         return null;
       }
       Map<Batch, Double> shares = shares();
+      double floor = minShare();
       Comparator<Batch> order =
-          Comparator.<Batch, Boolean>comparing(b -> b.inFlight >= shares.get(b))
+          Comparator.<Batch, Boolean>comparing(b -> b.inFlight >= floor)
               .thenComparing(b -> !b.atRisk)
+              .thenComparingLong(b -> b.atRisk ? b.deadline : 0)
+              .thenComparing(b -> b.inFlight >= shares.get(b))
               .thenComparing(b -> -b.priority)
               .thenComparingLong(b -> b.deadline);
       Batch first = null;

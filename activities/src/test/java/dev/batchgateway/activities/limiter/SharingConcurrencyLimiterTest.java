@@ -52,16 +52,20 @@ class SharingConcurrencyLimiterTest {
           } catch (InterruptedException e) {
             throw new CompletionException(e);
           }
-        });
+        },
+        // A thread each: the default async pool may have a single thread on a small machine.
+        java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory()));
   }
 
-  private static void awaitTracked(SharingConcurrencyLimiter limiter, int batches)
+  private static void awaitWaiting(SharingConcurrencyLimiter limiter, int waiters)
       throws InterruptedException {
-    for (int i = 0; i < 200 && limiter.shares("pool").size() < batches; i++) {
+    for (int i = 0; i < 500 && limiter.waiting("pool") < waiters; i++) {
       Thread.sleep(10);
     }
-    // Give the waiters time to reach their wait after being tracked.
-    Thread.sleep(100);
+    assertThat(limiter.waiting("pool")).isEqualTo(waiters);
+    // The waiter that was first before the others came may still be inside the pool limiter for
+    // up to one 50 ms slice; after it, the first in the order asks.
+    Thread.sleep(200);
   }
 
   @Test
@@ -140,7 +144,7 @@ class SharingConcurrencyLimiterTest {
         waitFor(limiter, ask("batch_high", 100), Duration.ofSeconds(2));
     CompletableFuture<Optional<Permit>> lowWaiter =
         waitFor(limiter, ask("batch_low", -100), Duration.ofSeconds(5));
-    awaitTracked(limiter, 2);
+    awaitWaiting(limiter, 2);
 
     high.remove(0).onSuccess(1);
 
@@ -160,7 +164,7 @@ class SharingConcurrencyLimiterTest {
     CompletableFuture<Optional<Permit>> important =
         waitFor(limiter, ask("batch_important", 50), Duration.ofSeconds(1));
     CompletableFuture<Optional<Permit>> atRisk = waitFor(limiter, late, Duration.ofSeconds(5));
-    awaitTracked(limiter, 3);
+    awaitWaiting(limiter, 2);
 
     held.onSuccess(1);
 
@@ -169,6 +173,36 @@ class SharingConcurrencyLimiterTest {
     assertThat(now(limiter, late)).isEmpty();
     assertThat(metrics.gauge("batches.at_risk").getValue()).isEqualTo(1);
     assertThat(metrics.meter("batches.at_risk.reported").getCount()).isEqualTo(1);
+  }
+
+  @Test
+  void amongBatchesAtRiskTheEarliestDeadlineGoesFirstEvenOverItsShare() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    BatchPace slow = new BatchPace(1000, 10, NOW - 3600);
+    PermitRequest soon = new PermitRequest("pool", "tenant", "batch_soon", 0, NOW + 600, slow);
+    PermitRequest later = new PermitRequest("pool", "tenant", "batch_later", 0, NOW + 1200, slow);
+    PermitRequest important = ask("batch_important", 50);
+    List<Permit> importantHeld = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      now(limiter, soon).orElseThrow();
+    }
+    for (int i = 0; i < 2; i++) {
+      now(limiter, later).orElseThrow();
+      importantHeld.add(now(limiter, important).orElseThrow());
+    }
+    // Every batch holds more than the minimum share (1 of 10); batch_soon far more than its share.
+    assertThat(limiter.shares("pool").get("batch_soon")).isLessThan(6.0);
+    CompletableFuture<Optional<Permit>> forLater = waitFor(limiter, later, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forImportant =
+        waitFor(limiter, important, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forSoon = waitFor(limiter, soon, Duration.ofSeconds(5));
+    awaitWaiting(limiter, 3);
+
+    importantHeld.remove(0).onSuccess(1);
+
+    assertThat(forSoon.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(forLater.get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(forImportant.get(5, TimeUnit.SECONDS)).isEmpty();
   }
 
   @Test
