@@ -139,6 +139,17 @@ def headlines(r):
             f"capacity_drop: batch {'completed' if f['batch_completed_all'] else 'NOT completed'}, "
             f"lost {f['lost']}, duplicated {f['duplicated']}",
         ]
+    if n == "deadlines":
+        return [
+            "deadlines: finished after "
+            + ", ".join(f"{k} {f['finished_after_seconds'][k]} s of {f['windows_seconds'][k]} s"
+                        for k in ("tight", "medium", "loose"))
+            + f"; {len(f['met_of_feasible'])} of the {len(f['edf_feasible'])} batches "
+            f"earliest-deadline-first could finish in time did",
+            f"deadlines: raised batch's share {num(f['share_before'], 2)} → {num(f['share_after'], 2)}, "
+            f"halfway after {num(f['share_rise_seconds'], 2)} s; lost {f['lost']}, duplicated "
+            f"{f['duplicated']}",
+        ]
     if n == "limiter":
         return [
             f"limiter: gateway CPU {st(f['gateway_cpu_us_per_request_redisson'], 0, 'µs')} per "
@@ -826,6 +837,59 @@ def section_interactive_legacy(r):
     return out
 
 
+def section_deadlines(r):
+    f, c = r["figures"], r["config"]
+    order = ["tight", "medium", "loose"]
+    factors = ", ".join(f"{c['window_factors'][k]:g}" for k in order)
+    out = [
+        "### 8. Deadlines and priority",
+        "",
+        f"**What runs.** The engine of section 5 (`{' '.join(c['simulator_args'])}`), a `server` "
+        f"gateway with `BGW_CAPACITY=fixed` at {c['pool_permits']} permits (the engine's slots), so "
+        f"that only how the permits are shared is measured. A: three batches of "
+        f"{num(c['lines_per_batch'])} lines ({c['batch_max_tokens']} tokens each) with windows of "
+        + ", ".join(f"{k} {c['windows_seconds'][k]} s" for k in order)
+        + f" ({factors} "
+        f"times the {num(c['lines_per_batch'] / c['engine_rps_estimate'])} s one batch takes alone, "
+        f"by Little's law on a calibrated request), submitted loosest first, short windows enabled "
+        f"with `BGW_COMPLETION_WINDOWS` and a batch judged after `BGW_AT_RISK_AFTER` = "
+        f"{c['at_risk_after_seconds']} s. B: two equal {num(c['priority_lines'])}-line batches; "
+        f"after {c['raise_after']} s one is raised to priority {c['raised_priority']} through "
+        f"`POST /v1/batches/{{id}}/priority`; each batch's finished lines are read from the API "
+        f"every {c['sample_interval']} s, and the raised batch's share of the lines both finish "
+        f"is computed over a rolling window of {c['share_window']} s.",
+        "",
+        f"**Baseline.** {capital(r['baseline']['what'])}: "
+        + ", ".join(f"{k} done after {f['fcfs_finish_seconds'][k]} s" for k in order)
+        + f"; earliest deadline first at the same throughput ({f['measured_rps']} req/s): "
+        + ", ".join(f"{k} after {f['edf_finish_seconds'][k]} s" for k in order) + ".",
+        "",
+        "| batch | window (s) | finished after (s) | status | within its window |",
+        "|---|---|---|---|---|",
+    ]
+    for k in order:
+        done = f["finished_after_seconds"][k]
+        within = "yes" if k in f["met_of_feasible"] else (
+            "no" if k in f["edf_feasible"] else "no (EDF could not either)")
+        out.append(f"| {k} | {f['windows_seconds'][k]} | {num(done, 1)} | {f['status'][k]} | {within} |")
+    out += [
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| raised batch's share of finished lines before → after | {num(f['share_before'], 3)} → "
+        f"{num(f['share_after'], 3)} |",
+        f"| time from the raise until its share is halfway there (s) | {num(f['share_rise_seconds'], 2)} |",
+        f"| lost / duplicated (all five batches) | {f['lost']} / {f['duplicated']} |",
+        "",
+        "| goal | target | measured (median) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for g in r["goals"]:
+        out.append(goal_row(g, fmt_goal_value(g["measured"], g["unit"])))
+    out.append("")
+    return out
+
+
 SECTIONS = {
     "overhead": section_overhead,
     "prefix": section_prefix,
@@ -834,8 +898,10 @@ SECTIONS = {
     "interactive": section_interactive,
     "capacity_drop": section_capacity_drop,
     "limiter": section_limiter,
+    "deadlines": section_deadlines,
 }
-ORDER = ["overhead", "prefix", "crash", "scaling", "interactive", "capacity_drop", "limiter"]
+ORDER = ["overhead", "prefix", "crash", "scaling", "interactive", "capacity_drop", "limiter",
+         "deadlines"]
 
 
 def fmt_goal_value(v, unit, target=False):
@@ -929,8 +995,9 @@ def write(root):
         "reuse its ordering buys (prefix reuse), what a worker crash costs (crash cost), and how "
         "it behaves as batches and workers grow (scaling); and, for adaptive capacity, how well "
         "interactive traffic is protected from a batch (interactive protection), how fast the "
-        "gateway follows an engine that slows down (capacity drop) and what permits in Redis "
-        "cost (limiter overhead).",
+        "gateway follows an engine that slows down (capacity drop), what permits in Redis "
+        "cost (limiter overhead), and how batches with different windows and priorities share "
+        "one pool (deadlines and priority).",
         "",
         "Run them yourself:",
         "",

@@ -40,6 +40,12 @@ INTERACTIVE = dict(ENGINE, high=0.70, low=0.05, waves=2, interactive_max_tokens=
 CAPACITY_DROP = dict(ENGINE, slowdown=4, interactive_share=0.15, interactive_max_tokens=32,
                      batch_max_tokens=32, lead_in=5, tail_seconds=10, window_seconds=5,
                      recovery_bound=1.2, timeout=600)
+# Three batches with tight, medium and loose windows (factors of the time one batch takes
+# with the engine to itself), submitted loosest first; then two equal batches, one raised
+# by `raised_priority` after `raise_after` s and watched `observe_after` s more.
+DEADLINES = dict(ENGINE, batch_max_tokens=32, window_factors=dict(tight=1.8, medium=2.9, loose=4.5),
+                 at_risk_after=8, segment_lines=10, raise_after=10, observe_after=15,
+                 raised_priority=20, share_window=3)
 
 MODES = {
     "quick": {
@@ -54,6 +60,7 @@ MODES = {
         "capacity_drop": dict(CAPACITY_DROP, pre_seconds=15, post_seconds=30, baseline_seconds=10,
                               batch_lines=3_000, reps=1),
         "limiter": dict(lines=30_000, reps=2, warmup_lines=10_000, timeout=600),
+        "deadlines": dict(DEADLINES, lines_per_batch=2_500, priority_lines=3_000),
     },
     "full": {
         "overhead": dict(lines=50_000, reps=5, warmup_lines=20_000, direct_passes=4, timeout=900),
@@ -67,6 +74,7 @@ MODES = {
         "capacity_drop": dict(CAPACITY_DROP, pre_seconds=30, post_seconds=60, baseline_seconds=30,
                               batch_lines=6_000, reps=2),
         "limiter": dict(lines=50_000, reps=3, warmup_lines=20_000, timeout=900),
+        "deadlines": dict(DEADLINES, lines_per_batch=6_000, priority_lines=6_000),
     },
 }
 # A few seconds per scenario, to check the harness itself; writes only to bench/results/smoke.
@@ -81,6 +89,8 @@ MODES["smoke"] = {
     "capacity_drop": dict(CAPACITY_DROP, pre_seconds=6, post_seconds=12, baseline_seconds=5,
                           batch_lines=1_200, reps=1, lead_in=2, tail_seconds=3, window_seconds=3),
     "limiter": dict(lines=3_000, reps=1, warmup_lines=500, timeout=300),
+    "deadlines": dict(DEADLINES, lines_per_batch=600, priority_lines=1_500, at_risk_after=3,
+                      raise_after=5, observe_after=10),
 }
 PLOTTERS = {
     "overhead": [("overhead.png", plots.overhead), ("overhead-profile.png", plots.profile)],
@@ -90,6 +100,7 @@ PLOTTERS = {
     "interactive": [("interactive.png", plots.interactive)],
     "capacity_drop": [("capacity-drop.png", plots.capacity_drop)],
     "limiter": [("limiter.png", plots.limiter)],
+    "deadlines": [],
 }
 # Plotters that also read the raw timelines (bench/results/<mode>/<name>.json).
 WITH_RAW = {plots.crash, plots.interactive, plots.capacity_drop}

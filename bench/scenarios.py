@@ -1384,6 +1384,231 @@ def limiter_overhead(cfg, ctx):
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# 8. Deadlines and priority
+
+
+class BatchSampler:
+    """Polls each batch's request_counts every `interval` s in a thread: [(t, {id: done})]."""
+
+    def __init__(self, client, interval, zero):
+        import threading
+        self.client, self.interval, self.zero = client, interval, zero
+        self.ids = []
+        self.rows = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            done = {}
+            for batch_id in list(self.ids):
+                try:
+                    b = self.client.batches.retrieve(batch_id)
+                    c = b.request_counts
+                    done[batch_id] = (c.completed + c.failed) if c else 0
+                except Exception:  # a poll that fails is left out
+                    pass
+            self.rows.append((round(time.monotonic() - self.zero, 2), done))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return self.rows
+
+
+def _done_at(rows, batch_id, t):
+    """Lines done of a batch at time t (the last sample at or before t)."""
+    last = 0
+    for ts, done in rows:
+        if ts > t:
+            break
+        last = done.get(batch_id, last)
+    return last
+
+
+def _share(rows, a, b, t0, t1):
+    """a's share of the lines both batches finished between t0 and t1."""
+    da = _done_at(rows, a, t1) - _done_at(rows, a, t0)
+    db = _done_at(rows, b, t1) - _done_at(rows, b, t0)
+    return None if da + db <= 0 else da / (da + db)
+
+
+def _post_priority(gw, batch_id, priority):
+    import urllib.request
+    req = urllib.request.Request(f"{gw.base_url}/batches/{batch_id}/priority",
+                                 data=json.dumps({"priority": priority}).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {API_KEY}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def deadlines(cfg, ctx):
+    slots = cfg["max_num_seqs"]
+    sim_args = engine_sim_args(cfg)
+    tokens = cfg["batch_max_tokens"]
+    result = {"name": "deadlines", "title": "Deadlines and priority: batches sharing one pool"}
+    raw = {}
+    with Stack("deadlines", ctx["logs"] / "deadlines") as st:
+        st.start_postgres()
+        st.start_temporal()
+        st.start_redis()
+        sim = st.start_sim(SIM_PORT + 7, *sim_args)
+        cal = calibrate(sim.url, tokens)
+        engine_rps = slots / (cal["e2e_median_ms"] / 1000)
+        n = cfg["lines_per_batch"]
+        unit = n / engine_rps  # one batch with the engine to itself, by Little's law
+        windows = {k: max(5, round(f * unit)) for k, f in cfg["window_factors"].items()}
+        window_names = {k: f"{v}s" for k, v in windows.items()}
+        log(f"deadlines: a request takes {cal['e2e_median_ms']:.0f} ms, engine ~{engine_rps:.0f} "
+            f"req/s; {n} lines per batch = {unit:.0f} s alone; windows {window_names}")
+        # Fixed permits at the engine's slots: what is measured is how they are shared.
+        st.configure_gateway(sim.url, heap=HEAP, completion_windows=",".join(window_names.values()),
+                             at_risk_after=f"{cfg['at_risk_after']}s", pool_permits=slots,
+                             segment_lines=cfg["segment_lines"])
+        gw = st.start_gateway("server", env={"BGW_CAPACITY": "fixed"})
+        client = br.client_for(gw.base_url, API_KEY)
+        result["config"] = {
+            "simulator_args": sim_args, "max_num_seqs": slots, "batch_max_tokens": tokens,
+            "calibration": cal, "engine_rps_estimate": round(engine_rps, 1),
+            "lines_per_batch": n, "window_factors": cfg["window_factors"], "windows_seconds": windows,
+            "at_risk_after_seconds": cfg["at_risk_after"], "segment_lines": cfg["segment_lines"],
+            "priority_lines": cfg["priority_lines"], "raise_after": cfg["raise_after"],
+            "raised_priority": cfg["raised_priority"], "sample_interval": cfg["sample_interval"],
+            "capacity": "fixed", "pool_permits": slots, "heap": HEAP, **DEFAULTS}
+
+        # A. Three batches submitted loosest first: first come, first served would run the
+        # tight one last.
+        order = ["loose", "medium", "tight"]
+        files = {}
+        for k in order:
+            path = st.work / f"deadline-{k}.jsonl"
+            br.write_input(path, n, MODEL, 10, tokens, 0, id_prefix=k[0], extra_body=IGNORE_EOS)
+            files[k], _ = br.upload(client, path)
+        zero = time.monotonic()
+        sampler = BatchSampler(client, cfg["sample_interval"], zero)
+        batches = {}
+        try:
+            for k in order:
+                b = client.batches.create(input_file_id=files[k], endpoint="/v1/chat/completions",
+                                          completion_window=window_names[k])
+                batches[k] = b
+                sampler.ids.append(b.id)
+            sampler.start()
+            final = {}
+            for k in order:
+                final[k], _, _ = br.wait(client, batches[k].id, windows["loose"] + 120, poll=0.5,
+                                         start=zero)
+        finally:
+            rows = sampler.stop()
+        runs = {}
+        for k in order:
+            b = final[k]
+            end = b.completed_at or b.expired_at or b.failed_at or b.cancelled_at
+            lost, dup = br.check_output(client, b, [f"{k[0]}-{i}" for i in range(n)])
+            runs[k] = {"batch_id": b.id, "window_seconds": windows[k], "status": b.status,
+                       "finished_after_seconds": None if end is None else end - b.created_at,
+                       "in_window": b.status == "completed" and end - b.created_at <= windows[k],
+                       "completed": b.request_counts.completed, "failed": b.request_counts.failed,
+                       "lost": lost, "duplicated": dup}
+        ends = {k: runs[k]["finished_after_seconds"] for k in order}
+        makespan = max(v for v in ends.values() if v is not None)
+        measured_rps = 3 * n / makespan
+        # What earliest-deadline-first could do at the throughput this run had: the batches
+        # one after the other, tightest first.
+        edf = {k: (i + 1) * n / measured_rps for i, k in enumerate(["tight", "medium", "loose"])}
+        fcfs = {k: (i + 1) * n / measured_rps for i, k in enumerate(order)}
+        feasible = [k for k in order if edf[k] <= windows[k]]
+        met = [k for k in feasible if runs[k]["in_window"]]
+        finished = sorted((v, k) for k, v in ends.items() if v is not None)
+        tight_first = bool(finished) and finished[0][1] == "tight"
+        log(f"deadlines: finished after {ends} s (windows {windows}); EDF could finish "
+            f"{feasible}, met {met}")
+        raw["three"] = {"rows": rows, "batches": {k: runs[k]["batch_id"] for k in order}}
+
+        # B. Two equal batches; one raised mid-run.
+        pn = cfg["priority_lines"]
+        ids = {}
+        for k in ("a", "b"):
+            path = st.work / f"priority-{k}.jsonl"
+            br.write_input(path, pn, MODEL, 10, tokens, 0, id_prefix=f"p{k}", extra_body=IGNORE_EOS)
+            fid, _ = br.upload(client, path)
+            ids[k] = fid
+        zero = time.monotonic()
+        sampler = BatchSampler(client, cfg["sample_interval"], zero)
+        try:
+            pa = br.create(client, ids["a"])
+            pb = br.create(client, ids["b"])
+            sampler.ids += [pa.id, pb.id]
+            sampler.start()
+            wait_until(lambda: _done_at(sampler.rows, pa.id, 1e9) > 0
+                       and _done_at(sampler.rows, pb.id, 1e9) > 0, 120, "both batches to answer",
+                       interval=0.5)
+            t_start = time.monotonic() - zero
+            time.sleep(cfg["raise_after"])
+            t_raise = time.monotonic() - zero
+            answer = _post_priority(gw, pa.id, cfg["raised_priority"])
+            time.sleep(cfg["observe_after"])
+            t_obs_end = time.monotonic() - zero
+            fa, _, _ = br.wait(client, pa.id, 600, poll=1.0, start=zero)
+            fb, _, _ = br.wait(client, pb.id, 600, poll=1.0, start=zero)
+        finally:
+            prow = sampler.stop()
+        lost_a, dup_a = br.check_output(client, fa, [f"pa-{i}" for i in range(pn)])
+        lost_b, dup_b = br.check_output(client, fb, [f"pb-{i}" for i in range(pn)])
+        before = _share(prow, pa.id, pb.id, t_start + 2, t_raise)
+        after = _share(prow, pa.id, pb.id, t_raise + 5, t_obs_end)
+        win = cfg["share_window"]
+        rise = None
+        if before is not None and after is not None and after > before:
+            half = before + (after - before) / 2
+            t = t_raise
+            while t <= t_obs_end:
+                sh = _share(prow, pa.id, pb.id, max(t_raise, t - win), t) if t > t_raise else None
+                if sh is not None and t - t_raise >= 0.5 and sh >= half:
+                    rise = round(t - t_raise, 2)
+                    break
+                t += cfg["sample_interval"]
+        raw["priority"] = {"rows": prow, "a": pa.id, "b": pb.id, "t_raise": t_raise}
+        log(f"deadlines: raised batch's share {before} -> {after}, halfway after {rise} s")
+
+    result["runs"] = [runs]
+    fig = {
+        "windows_seconds": windows, "finished_after_seconds": {k: None if v is None else round(v, 1)
+                                                               for k, v in ends.items()},
+        "status": {k: runs[k]["status"] for k in order},
+        "measured_rps": round(measured_rps, 1),
+        "edf_finish_seconds": {k: round(v, 1) for k, v in edf.items()},
+        "fcfs_finish_seconds": {k: round(v, 1) for k, v in fcfs.items()},
+        "edf_feasible": feasible, "met_of_feasible": met, "tight_first": tight_first,
+        "lost": sum(r["lost"] for r in runs.values()) + lost_a + lost_b,
+        "duplicated": sum(r["duplicated"] for r in runs.values()) + dup_a + dup_b,
+        "share_before": None if before is None else round(before, 3),
+        "share_after": None if after is None else round(after, 3),
+        "share_rise_seconds": rise, "raised_priority": cfg["raised_priority"],
+        "priority_answer": answer.get("priority") if isinstance(answer, dict) else None,
+        "priority_batches_completed": fa.status == "completed" and fb.status == "completed",
+    }
+    result["figures"] = fig
+    result["baseline"] = {"what": "first come, first served at the run's own throughput (the "
+                                  "batches one after another in the order they were submitted)"}
+    result["goals"] = [
+        goal("batches that earliest-deadline-first could finish in time that did", ">=",
+             len(feasible), len(met), ""),
+        goal("tight batch finished first (1 = yes)", ">=", 1, 1 if tight_first else 0, ""),
+        goal("raised batch's share halfway to its new level", "<=", 5, rise, "s"),
+        goal("lost requests", "<=", 0, fig["lost"], ""),
+        goal("duplicated results", "<=", 0, fig["duplicated"], ""),
+    ]
+    result["raw"] = raw
+    return result
+
+
 def _redis_commands(st):
     """Commands Redis processed so far (INFO stats total_commands_processed)."""
     try:
@@ -1404,4 +1629,5 @@ SCENARIOS = {
     "interactive": interactive,
     "capacity_drop": capacity_drop,
     "limiter": limiter_overhead,
+    "deadlines": deadlines,
 }
