@@ -99,7 +99,9 @@ read -r -a java_opts <<<"${BGW_JAVA_OPTS:-}"
 log "starting the gateway (log: $LOGS/gateway.log)"
 mkdir -p "$LOGS"
 log_offset=$(($(stat -c %s "$LOGS/gateway.log" 2>/dev/null || echo 0) + 1))
-bgw_spawn gateway "$LOGS/gateway.log" 30 \
+# 45 s to stop: the worker's drain grace (temporal.shutdownGrace, 20 s), at most 20 s more to
+# shut down, plus margin.
+bgw_spawn gateway "$LOGS/gateway.log" 45 \
   "$JAVA_HOME/bin/java" "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
 gateway_pid=$BGW_LAST_PID
 # The gateway logs to a file (appended across runs); show this run's part here

@@ -1,4 +1,5 @@
-"""`make run` killed with SIGKILL mid-batch, then started again, finishes the batch.
+"""`make run` killed with SIGKILL mid-batch, then started again, finishes the batch; and
+a gateway stopped with SIGTERM mid-batch hands its work over without sending anything twice.
 
 The gateway JVM is killed first (a real crash: no shutdown hook runs), then the whole
 process group of scripts/run.sh; this happens three times during one batch. The
@@ -8,12 +9,14 @@ requests the gateway sent twice.
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,6 +81,14 @@ def api(method, path, body=None, content_type="application/json"):
         request.add_header("Content-Type", content_type)
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()
+
+
+def api_status(method, path, body=None):
+    """(status, body text) of a call, error statuses included."""
+    try:
+        return 200, api(method, path, body).decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
 
 
 def upload(content: bytes):
@@ -193,6 +204,172 @@ def data_dir():
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def test_sigterm_to_the_gateway_mid_batch_sends_nothing_twice(data_dir):
+    """A rolling restart: the gateway gets SIGTERM, its chunks let the requests on the wire
+    answer, save them and hand the rest back; the next gateway sends only the rest."""
+    run = MakeRun(data_dir)
+    try:
+        run.start()
+        served_before = served_requests()
+        batch_id = create_batch(batch_lines())
+        wait_for(
+            lambda: batch(batch_id)["request_counts"]["completed"] >= LINES * 0.3,
+            180,
+            "the batch to be 30% done",
+        )
+        done = batch(batch_id)["request_counts"]["completed"]
+        assert done < LINES, "the batch finished before the SIGTERM; it proves nothing"
+        gateway_pid = int((data_dir / "logs" / "gateway.pid").read_text().split()[0])
+        stopping = time.time()
+        os.kill(gateway_pid, signal.SIGTERM)
+        # make run ends by itself once the gateway has exited.
+        run.process.wait(timeout=90)
+        stop_seconds = time.time() - stopping
+        log = (data_dir / "logs" / "gateway.log").read_text(errors="replace")
+        assert "Worker stopped" in log, run.output_tail()
+        run.start()
+        final = wait_for(
+            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
+            and b,
+            300,
+            "the batch to finish after the restart",
+        )
+        assert final["status"] == "completed"
+        assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
+        ids = [
+            json.loads(l)["custom_id"]
+            for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines()
+            if l
+        ]
+        assert sorted(ids) == sorted(f"c-{i}" for i in range(LINES))
+        resent = served_requests() - served_before - LINES
+        print(
+            f"\ngraceful stop: SIGTERM with {done} of {LINES} done, gateway gone after "
+            f"{stop_seconds:.1f} s, {int(resent)} requests sent twice"
+        )
+        assert resent == 0
+    finally:
+        run.stop()
+
+
+def test_temporal_killed_and_restarted_mid_batch_the_batch_completes(data_dir):
+    """The Temporal dev server dies (SIGKILL) mid-batch and comes back on the same database
+    10 s later: the API keeps answering (an OpenAI-style error where it needs Temporal) and
+    the batch completes with every line once."""
+    run = MakeRun(data_dir)
+    temporal = None
+    try:
+        run.start()
+        spare_file = upload((batch_lines()[0] + "\n").encode())["id"]
+        batch_id = create_batch(batch_lines())
+        wait_for(
+            lambda: batch(batch_id)["request_counts"]["completed"] >= LINES * 0.25,
+            180,
+            "the batch to be 25% done",
+        )
+        logs = data_dir / "logs"
+        pid = int((logs / "temporal.pid").read_text().split()[0])
+        header = [l for l in (logs / "temporal.log").read_text().splitlines() if l.startswith("==== ")]
+        command = shlex.split(header[-1].split(": ", 1)[1])
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not port_open(TEMPORAL_PORT), 30, "Temporal to be down")
+        down_at = time.time()
+
+        # While it is down: reads come from PostgreSQL; what needs Temporal fails cleanly.
+        assert batch(batch_id)["id"] == batch_id
+        started = time.time()
+        status, body = api_status(
+            "POST",
+            "/batches",
+            json.dumps(
+                {
+                    "input_file_id": spare_file,
+                    "endpoint": "/v1/chat/completions",
+                    "completion_window": "24h",
+                }
+            ).encode(),
+        )
+        create_seconds = time.time() - started
+        assert status >= 500 and "error" in json.loads(body), (status, body)
+        assert "Exception" not in body and "\tat " not in body, body
+        assert create_seconds < 60, f"create took {create_seconds:.1f} s with Temporal down"
+
+        time.sleep(max(0.0, 10 - (time.time() - down_at)))
+        temporal = subprocess.Popen(
+            command,
+            stdout=open(logs / "temporal.log", "ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for(lambda: port_open(TEMPORAL_PORT), 60, "Temporal to be back")
+        final = wait_for(
+            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
+            and b,
+            300,
+            "the batch to finish after Temporal came back",
+        )
+        assert final["status"] == "completed", final
+        assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
+        ids = [
+            json.loads(l)["custom_id"]
+            for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines()
+            if l
+        ]
+        assert sorted(ids) == sorted(f"c-{i}" for i in range(LINES))
+        print(
+            f"\ntemporal restart: a create while it was down answered {status} after "
+            f"{create_seconds:.1f} s; the batch completed {time.time() - down_at:.1f} s after the kill"
+        )
+    finally:
+        run.stop()
+        if temporal is not None and temporal.poll() is None:
+            temporal.terminate()
+            try:
+                temporal.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                temporal.kill()
+
+
+def batch_lines():
+    return [
+        json.dumps(
+            {
+                "custom_id": f"c-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": model(),
+                    "messages": [
+                        {"role": "system", "content": f"Prompt family {i % 7}."},
+                        {"role": "user", "content": f"Item {i}"},
+                    ],
+                    "max_tokens": 4,
+                },
+            }
+        )
+        for i in range(LINES)
+    ]
+
+
+def create_batch(lines):
+    file_id = upload(("\n".join(lines) + "\n").encode())["id"]
+    created = json.loads(
+        api(
+            "POST",
+            "/batches",
+            json.dumps(
+                {
+                    "input_file_id": file_id,
+                    "endpoint": "/v1/chat/completions",
+                    "completion_window": "24h",
+                }
+            ).encode(),
+        )
+    )
+    return created["id"]
 
 
 def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):

@@ -1,8 +1,10 @@
 package dev.batchgateway.activities;
 
 import dev.batchgateway.activities.chunk.ChunkControl;
+import dev.batchgateway.activities.chunk.ChunkDrainedException;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.chunk.ChunkStoppedException;
+import dev.batchgateway.activities.chunk.WorkerDrain;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
@@ -12,6 +14,8 @@ import dev.batchgateway.workflows.ChunkTask;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.client.ActivityCompletionException;
+import io.temporal.client.ActivityWorkerShutdownException;
+import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
@@ -19,22 +23,34 @@ import java.time.Duration;
 import java.util.Optional;
 
 public class ChunkActivitiesImpl implements ChunkActivities {
+  /** Failure type of a chunk handed back because its worker is shutting down; retried. */
+  public static final String WORKER_SHUTTING_DOWN = "WorkerShuttingDown";
+
   /** How often a chunk asks whether its batch was stopped. */
   private static final Duration STOP_CHECK_INTERVAL = Duration.ofSeconds(1);
 
   private final ChunkRunner runner;
   private final MetadataStore metadata;
   private final Clock clock;
+  private final WorkerDrain drain;
 
   public ChunkActivitiesImpl(ChunkRunner runner, MetadataStore metadata, Clock clock) {
+    this(runner, metadata, clock, new WorkerDrain());
+  }
+
+  /** {@code drain} tells running chunks that this worker is shutting down. */
+  public ChunkActivitiesImpl(
+      ChunkRunner runner, MetadataStore metadata, Clock clock, WorkerDrain drain) {
     this.runner = runner;
     this.metadata = metadata;
     this.clock = clock;
+    this.drain = drain;
   }
 
   @Override
   public ChunkOutcome runChunk(ChunkTask task) {
     TemporalChunkControl control = new TemporalChunkControl(Activity.getExecutionContext(), task);
+    drain.enter();
     try {
       return runner.run(task, control);
     } catch (ChunkStoppedException e) {
@@ -42,11 +58,17 @@ public class ChunkActivitiesImpl implements ChunkActivities {
         throw control.completion;
       }
       return new ChunkOutcome(task.chunkIndex(), 0, 0);
+    } catch (ChunkDrainedException e) {
+      // Retryable: the next attempt, on a worker that is not shutting down, resumes from the
+      // segments this one saved.
+      throw ApplicationFailure.newFailure(e.getMessage(), WORKER_SHUTTING_DOWN);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw Activity.wrap(e);
+    } finally {
+      drain.exit();
     }
   }
 
@@ -64,6 +86,9 @@ public class ChunkActivitiesImpl implements ChunkActivities {
     private volatile boolean stopped;
     private volatile BatchControl latest;
     private ActivityCompletionException completion;
+
+    /** Temporal said this worker is shutting down; heartbeats are no longer sent. */
+    private volatile boolean workerShutdown;
 
     TemporalChunkControl(ActivityExecutionContext context, ChunkTask task) {
       this.context = context;
@@ -101,9 +126,25 @@ public class ChunkActivitiesImpl implements ChunkActivities {
       return Optional.ofNullable(latest);
     }
 
+    @Override
+    public boolean draining() {
+      return drain.draining() || workerShutdown;
+    }
+
+    @Override
+    public boolean drainGraceOver() {
+      return drain.graceOver();
+    }
+
     private void heartbeat() {
+      if (workerShutdown) {
+        return;
+      }
       try {
         context.heartbeat(last);
+      } catch (ActivityWorkerShutdownException e) {
+        // Not a stop of the batch: the worker drains, and the chunk hands its lines back.
+        workerShutdown = true;
       } catch (ActivityCompletionException e) {
         completion = e;
         stopped = true;

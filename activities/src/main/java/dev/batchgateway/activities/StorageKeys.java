@@ -21,6 +21,14 @@ public final class StorageKeys {
     return chunkRoot(tenant, batchId, chunk) + "input.jsonl";
   }
 
+  /**
+   * The chunk's checkpoint geometry (lines per segment), fixed by its first attempt so that a
+   * settings change between a crash and the restart cannot misread its segments.
+   */
+  public static String chunkGeometry(String tenant, String batchId, int chunk) {
+    return chunkRoot(tenant, batchId, chunk) + "geometry.json";
+  }
+
   /** A checkpoint segment: results for a fixed range of the chunk's lines. */
   public static String segment(String tenant, String batchId, int chunk, int segment) {
     return chunkRoot(tenant, batchId, chunk) + String.format("seg-%05d.jsonl", segment);

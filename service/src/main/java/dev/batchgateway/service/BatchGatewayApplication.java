@@ -5,6 +5,7 @@ import dev.batchgateway.activities.BatchLifecycleActivitiesImpl;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
+import dev.batchgateway.activities.chunk.WorkerDrain;
 import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.PoolLimiter;
@@ -145,6 +146,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               batchSettings,
               retries,
               environment.metrics());
+      WorkerDrain drain = new WorkerDrain();
       environment
           .lifecycle()
           .manage(
@@ -153,7 +155,11 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   config.getTemporal(),
                   new BatchLifecycleActivitiesImpl(
                       json, metadata, store, inference, batchSettings, clock),
-                  new ChunkActivitiesImpl(runner, metadata, clock)));
+                  new ChunkActivitiesImpl(runner, metadata, clock, drain),
+                  grace -> {
+                    drain.begin(grace);
+                    drain.awaitIdle(grace.plusSeconds(5));
+                  }));
       CapacitySettings capacity = config.getCapacity();
       CapacityControl.register(
           environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);

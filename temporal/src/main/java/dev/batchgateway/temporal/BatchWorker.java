@@ -8,6 +8,9 @@ import io.dropwizard.lifecycle.Managed;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import io.temporal.worker.WorkerOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,13 +23,38 @@ public final class BatchWorker implements Managed {
   private static final Logger log = LoggerFactory.getLogger(BatchWorker.class);
 
   private final WorkerFactory factory;
+  private final Duration grace;
+  private final Drainer drain;
+  private final List<Worker> workers = new ArrayList<>();
+
+  /** Tells running chunks to hand their work back, and waits for them. */
+  @FunctionalInterface
+  public interface Drainer {
+    /** Begins the drain with {@code grace} for requests on the wire and waits until it ends. */
+    void drain(Duration grace) throws InterruptedException;
+  }
 
   public BatchWorker(
       TemporalConnection connection,
       TemporalSettings settings,
       BatchLifecycleActivities lifecycle,
       ChunkActivities chunks) {
+    this(connection, settings, lifecycle, chunks, grace -> {});
+  }
+
+  /**
+   * {@code drain} is told, with the grace period, when this worker stops: running chunks then stop
+   * sending, let what is on the wire answer and hand their other lines back.
+   */
+  public BatchWorker(
+      TemporalConnection connection,
+      TemporalSettings settings,
+      BatchLifecycleActivities lifecycle,
+      ChunkActivities chunks,
+      Drainer drain) {
     this.factory = WorkerFactory.newInstance(connection.client());
+    this.grace = settings.getShutdownGrace();
+    this.drain = drain;
     Worker worker =
         factory.newWorker(
             TaskQueues.BATCH,
@@ -34,17 +62,19 @@ public final class BatchWorker implements Managed {
                 .setMaxConcurrentActivityExecutionSize(settings.getMaxConcurrentActivities())
                 .setMaxConcurrentWorkflowTaskExecutionSize(settings.getMaxConcurrentWorkflowTasks())
                 .build());
+    workers.add(worker);
     worker.registerWorkflowImplementationTypes(BatchWorkflowImpl.class);
     // Lifecycle activities stay here too for workflows started before they had their own queue.
     worker.registerActivitiesImplementations(lifecycle, chunks);
-    factory
-        .newWorker(
+    Worker lifecycleWorker =
+        factory.newWorker(
             TaskQueues.LIFECYCLE,
             WorkerOptions.newBuilder()
                 .setMaxConcurrentActivityExecutionSize(
                     settings.getMaxConcurrentLifecycleActivities())
-                .build())
-        .registerActivitiesImplementations(lifecycle);
+                .build());
+    lifecycleWorker.registerActivitiesImplementations(lifecycle);
+    workers.add(lifecycleWorker);
   }
 
   @Override
@@ -54,16 +84,27 @@ public final class BatchWorker implements Managed {
   }
 
   /**
-   * Gives running activities a few seconds, then interrupts them; Temporal retries an interrupted
-   * chunk from its last checkpoint once its heartbeat times out.
+   * Stops taking tasks, then drains: running chunks send nothing new, wait up to the grace period
+   * for the requests on the wire, save every result and fail their attempt as retryable, so another
+   * worker resumes them from that checkpoint without sending anything twice. They keep heartbeating
+   * meanwhile (the worker is shut down only after the drain), so Temporal does not give their lines
+   * to another worker early. Whatever still runs a few seconds after the grace period is
+   * interrupted; Temporal retries it from its last checkpoint once its heartbeat times out.
    */
   @Override
   public void stop() throws InterruptedException {
+    log.info(
+        "Worker stopping: running chunks get {} s to finish what is on the wire",
+        grace.toSeconds());
+    workers.forEach(Worker::suspendPolling);
+    drain.drain(grace);
     factory.shutdown();
     factory.awaitTermination(10, TimeUnit.SECONDS);
     if (!factory.isTerminated()) {
+      log.warn("Activities still running after the grace period; interrupting them");
       factory.shutdownNow();
       factory.awaitTermination(5, TimeUnit.SECONDS);
     }
+    log.info("Worker stopped");
   }
 }

@@ -10,6 +10,7 @@ import dev.batchgateway.workflows.TaskQueues;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.workflowservice.v1.DescribeNamespaceRequest;
 import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowNotFoundException;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** Starts and signals batch workflows on behalf of the REST API. */
 public final class BatchWorkflowClient {
@@ -27,6 +29,38 @@ public final class BatchWorkflowClient {
 
   public BatchWorkflowClient(WorkflowClient client) {
     this.client = client;
+  }
+
+  /** How long a successful reachability check is trusted. */
+  private static final long REACHABLE_FOR_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private volatile long reachableAtNanos;
+  private volatile boolean everReachable;
+
+  /**
+   * Throws {@link TemporalUnavailableException} unless the Temporal frontend answered within two
+   * seconds (now, or less than a second ago). Calls that change a batch ask this first, so that
+   * with Temporal down they fail at once instead of waiting out the SDK's retries.
+   */
+  public void requireReachable() {
+    long now = System.nanoTime();
+    if (everReachable && now - reachableAtNanos < REACHABLE_FOR_NANOS) {
+      return;
+    }
+    try {
+      client
+          .getWorkflowServiceStubs()
+          .blockingStub()
+          .withDeadlineAfter(2, TimeUnit.SECONDS)
+          .describeNamespace(
+              DescribeNamespaceRequest.newBuilder()
+                  .setNamespace(client.getOptions().getNamespace())
+                  .build());
+      reachableAtNanos = System.nanoTime();
+      everReachable = true;
+    } catch (StatusRuntimeException e) {
+      throw new TemporalUnavailableException(e);
+    }
   }
 
   /** Starts the batch's workflow; its workflow id is the batch id. */
@@ -68,6 +102,7 @@ public final class BatchWorkflowClient {
       client
           .getWorkflowServiceStubs()
           .blockingStub()
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
           .describeWorkflowExecution(
               DescribeWorkflowExecutionRequest.newBuilder()
                   .setNamespace(client.getOptions().getNamespace())

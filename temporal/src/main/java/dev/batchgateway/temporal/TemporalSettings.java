@@ -18,6 +18,17 @@ public class TemporalSettings {
    */
   @JsonProperty private int maxConcurrentLifecycleActivities = 16;
 
+  /**
+   * On shutdown (SIGTERM), how long running chunks may wait for the requests they have on the wire;
+   * they then save every result and hand their other lines to another worker.
+   */
+  @JsonProperty
+  private io.dropwizard.util.Duration shutdownGrace = io.dropwizard.util.Duration.seconds(20);
+
+  public java.time.Duration getShutdownGrace() {
+    return java.time.Duration.ofMillis(shutdownGrace.toMilliseconds());
+  }
+
   public String getTarget() {
     return target;
   }

@@ -19,4 +19,17 @@ public interface ChunkControl {
   default Optional<BatchControl> latest() {
     return Optional.empty();
   }
+
+  /**
+   * True once this worker is shutting down: the chunk sends nothing new, lets the requests on the
+   * wire answer, saves everything and ends so another worker takes over.
+   */
+  default boolean draining() {
+    return false;
+  }
+
+  /** True once a drain's grace period is over: requests still on the wire are then cut. */
+  default boolean drainGraceOver() {
+    return false;
+  }
 }

@@ -121,7 +121,7 @@ public final class ChunkRunner {
    * saved as partial segments and {@link ChunkStoppedException} thrown.
    */
   public ChunkOutcome run(ChunkTask task, ChunkControl control)
-      throws IOException, InterruptedException, ChunkStoppedException {
+      throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
     return new Execution(task, control).run();
   }
 
@@ -140,6 +140,10 @@ public final class ChunkRunner {
         ConcurrentHashMap.newKeySet();
     private final Semaphore slots = new Semaphore(settings.chunkConcurrency());
     private final ConcurrentLinkedQueue<Retry> retries = new ConcurrentLinkedQueue<>();
+
+    /** Lines waiting out a retry backoff, before they join {@link #retries}. */
+    private final Set<Retry> backingOff = ConcurrentHashMap.newKeySet();
+
     private List<Line> lines;
     private Result[] results;
     private int[] unfinishedInSegment;
@@ -154,10 +158,17 @@ public final class ChunkRunner {
     private boolean[] hasPartial;
     private int outstanding;
     private volatile boolean stopping;
+
+    /** The worker is shutting down: nothing new is sent; what is on the wire may answer. */
+    private volatile boolean draining;
+
     private long completed;
     private long failedLines;
     private Usage usage = Usage.ZERO;
     private int segmentsDone;
+
+    /** Lines per segment, as the chunk's first attempt fixed them. */
+    private int segmentLines;
 
     /** The batch as the inference client sees it; read once per attempt of the chunk. */
     private RequestContext context;
@@ -167,7 +178,8 @@ public final class ChunkRunner {
       this.control = control;
     }
 
-    ChunkOutcome run() throws IOException, InterruptedException, ChunkStoppedException {
+    ChunkOutcome run()
+        throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
       context =
           new RequestContext(
               task.tenant(),
@@ -175,7 +187,7 @@ public final class ChunkRunner {
               task.deadlineEpochSeconds(),
               metadata.batchMetadata(task.tenant(), task.batchId()));
       lines = readLines();
-      int segmentLines = settings.segmentLines();
+      segmentLines = geometry();
       int segmentCount = (lines.size() + segmentLines - 1) / segmentLines;
       results = new Result[lines.size()];
       unfinishedInSegment = new int[segmentCount];
@@ -230,7 +242,51 @@ public final class ChunkRunner {
         writePartialSegments();
         throw new ChunkStoppedException();
       }
+      if (draining) {
+        writePartialSegments();
+        long left = 0;
+        for (int i = 0; i < results.length; i++) {
+          // A saved segment's results are dropped from memory once written.
+          left += results[i] == null && !segmentWritten[i / segmentLines] ? 1 : 0;
+        }
+        if (left > 0) {
+          log.info(
+              "Chunk {} of batch {} saved its results and leaves {} lines to another worker",
+              task.chunkIndex(),
+              task.batchId(),
+              left);
+          throw new ChunkDrainedException(left);
+        }
+      }
       return new ChunkOutcome(task.chunkIndex(), completed, failedLines);
+    }
+
+    /**
+     * Lines per segment: those the chunk's first attempt recorded, or today's setting, recorded now
+     * for the attempts after this one.
+     */
+    private int geometry() throws IOException {
+      String key = StorageKeys.chunkGeometry(task.tenant(), task.batchId(), task.chunkIndex());
+      if (store.exists(key)) {
+        try (var in = store.open(key)) {
+          int recorded = json.readTree(in).path("segment_lines").asInt(0);
+          if (recorded > 0) {
+            if (recorded != settings.segmentLines()) {
+              log.info(
+                  "Chunk {} of batch {} keeps the {} lines per segment it started with",
+                  task.chunkIndex(),
+                  task.batchId(),
+                  recorded);
+            }
+            return recorded;
+          }
+        }
+      }
+      int configured = settings.segmentLines();
+      byte[] body =
+          json.writeValueAsBytes(json.createObjectNode().put("segment_lines", configured));
+      store.write(key, new java.io.ByteArrayInputStream(body), body.length);
+      return configured;
     }
 
     private List<Line> readLines() throws IOException {
@@ -378,16 +434,26 @@ public final class ChunkRunner {
           latest.map(BatchControl::pace).orElse(BatchPace.UNKNOWN));
     }
 
+    /**
+     * True when nothing more may be sent: the batch was stopped (requests on the wire are cut at
+     * once) or the worker is draining (they are cut only when its grace period is over).
+     */
     private boolean checkStop() {
       if (!stopping && control.stopRequested()) {
         stopping = true;
         inFlight.forEach(future -> future.cancel(true));
       }
-      return stopping;
+      if (!stopping && control.draining()) {
+        draining = true;
+        if (control.drainGraceOver()) {
+          inFlight.forEach(future -> future.cancel(true));
+        }
+      }
+      return stopping || draining;
     }
 
     private void send(int index, int attempt, ConcurrencyLimiter.Permit permit) {
-      if (stopping) {
+      if (stopping || draining) {
         permit.onIgnore();
         abandon();
         return;
@@ -478,9 +544,30 @@ public final class ChunkRunner {
 
     private void retry(int index, int attempt, long retryAfter) {
       retried.mark();
+      if (stopping || draining) {
+        abandon();
+        return;
+      }
       long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
+      Retry retry = new Retry(index, attempt + 1);
+      backingOff.add(retry);
       scheduler.schedule(
-          () -> retries.add(new Retry(index, attempt + 1)), delay, TimeUnit.MILLISECONDS);
+          () -> {
+            if (backingOff.remove(retry)) {
+              retries.add(retry);
+            }
+          },
+          delay,
+          TimeUnit.MILLISECONDS);
+    }
+
+    /** Drops the lines still waiting out a retry backoff; they stay unanswered. */
+    private void abandonBackingOff() {
+      for (Retry retry : backingOff) {
+        if (backingOff.remove(retry)) {
+          abandon();
+        }
+      }
     }
 
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
@@ -494,7 +581,7 @@ public final class ChunkRunner {
       synchronized (lock) {
         results[index] = result;
         outstanding--;
-        int segment = index / settings.segmentLines();
+        int segment = index / segmentLines;
         if (--unfinishedInSegment[segment] == 0) {
           readySegments.add(segment);
           changedOpenSegments.remove(segment);
@@ -524,6 +611,7 @@ public final class ChunkRunner {
           lock.wait(POLL_MILLIS);
         }
         if (checkStop()) {
+          abandonBackingOff();
           abandonQueuedRetries();
         } else {
           sendRetries();
@@ -572,7 +660,7 @@ public final class ChunkRunner {
       long now = System.currentTimeMillis();
       synchronized (lock) {
         boolean due =
-            resultsSinceCheckpoint >= settings.segmentLines()
+            resultsSinceCheckpoint >= segmentLines
                 || (resultsSinceCheckpoint > 0 && now - lastCheckpointMillis >= 1000);
         if (!due) {
           return;
@@ -614,8 +702,8 @@ public final class ChunkRunner {
 
     private boolean hasAnyResult(int segment) {
       synchronized (lock) {
-        int start = segment * settings.segmentLines();
-        int end = Math.min(lines.size(), start + settings.segmentLines());
+        int start = segment * segmentLines;
+        int end = Math.min(lines.size(), start + segmentLines);
         for (int i = start; i < end; i++) {
           if (results[i] != null) {
             return true;
@@ -630,8 +718,8 @@ public final class ChunkRunner {
      * memory and out of the totals, because the segment will be written again once complete.
      */
     private void saveSegment(int segment, String key, boolean checkpoint) throws IOException {
-      int start = segment * settings.segmentLines();
-      int end = Math.min(lines.size(), start + settings.segmentLines());
+      int start = segment * segmentLines;
+      int end = Math.min(lines.size(), start + segmentLines);
       List<Segment.Entry> entries = new ArrayList<>(end - start);
       long segmentCompleted = 0;
       long segmentFailed = 0;

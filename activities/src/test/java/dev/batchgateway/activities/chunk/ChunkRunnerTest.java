@@ -329,7 +329,7 @@ class ChunkRunnerTest {
         new ScriptedInferenceClient()
             .script(
                 "r-0",
-                status(429, "{\"error\":{\"message\":\"slow down\"}}").retryAfter(300),
+                status(429, "{\"error\":{\"message\":\"slow down\"}}").retryAfter(1000),
                 ok());
 
     ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
@@ -626,6 +626,98 @@ class ChunkRunnerTest {
     assertEachIndexOnce(completeEntries(), 10);
     assertThat(segmentKeys()).noneMatch(StorageKeys::isPartialSegment).hasSize(5);
     assertThat(summary(segmentKey(1)).usage()).isEqualTo(ONE_OK.plus(ONE_OK));
+  }
+
+  /** Drains once the client has seen {@code after} requests; the grace is over when told. */
+  private static ChunkControl drainAfter(
+      ScriptedInferenceClient client, int after, java.util.function.BooleanSupplier graceOver) {
+    return new ChunkControl() {
+      @Override
+      public void checkpoint(int segmentsDone, long linesDone) {}
+
+      @Override
+      public boolean stopRequested() {
+        return false;
+      }
+
+      @Override
+      public boolean draining() {
+        return client.calls().size() >= after;
+      }
+
+      @Override
+      public boolean drainGraceOver() {
+        return graceOver.getAsBoolean();
+      }
+    };
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void aDrainLetsRequestsOnTheWireAnswerSavesThemAndSendsNothingNew() throws Exception {
+    writeChunk(ids(12));
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+    for (int i = 0; i < 4; i++) {
+      client.script("r-" + i, ok().delayed(300));
+    }
+
+    assertThatThrownBy(
+            () -> runner(client, settings(4, 4)).run(task(), drainAfter(client, 4, () -> false)))
+        .isInstanceOf(ChunkDrainedException.class)
+        .hasMessageContaining("8 lines");
+
+    assertThat(client.calls()).containsExactlyInAnyOrder("r-0", "r-1", "r-2", "r-3");
+    assertThat(readAll(segmentKeys()))
+        .extracting(Saved::customId)
+        .containsExactlyInAnyOrder("r-0", "r-1", "r-2", "r-3");
+    assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
+    // The next attempt sends exactly the lines the drained one did not.
+    ScriptedInferenceClient second = new ScriptedInferenceClient();
+    runner(second, settings(4, 4)).run(task(), Control.neverStop());
+    assertThat(second.calls()).containsExactlyInAnyOrderElementsOf(ids(12).subList(4, 12));
+    assertEachIndexOnce(completeEntries(), 12);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void aDrainCutsWhatIsStillOnTheWireWhenTheGraceIsOverAndKeepsTheRest() throws Exception {
+    writeChunk(ids(8));
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", hang());
+    java.util.concurrent.atomic.AtomicBoolean graceOver =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    scheduler.schedule(() -> graceOver.set(true), 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+
+    assertThatThrownBy(
+            () -> runner(client, settings(4, 4)).run(task(), drainAfter(client, 4, graceOver::get)))
+        .isInstanceOf(ChunkDrainedException.class);
+
+    assertThat(readAll(segmentKeys()))
+        .extracting(Saved::customId)
+        .containsExactlyInAnyOrder("r-1", "r-2", "r-3");
+    assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
+  }
+
+  @Test
+  void aRestartWithOtherSegmentSettingsResumesWithTheGeometryTheChunkStartedWith()
+      throws Exception {
+    runUntilStopped(); // segments of 2 lines: r-0..r-2, r-4, r-5 saved
+    ScriptedInferenceClient second = new ScriptedInferenceClient();
+
+    ChunkOutcome outcome = runner(second, settings(3, 2)).run(task(), Control.neverStop());
+
+    assertThat(second.calls()).containsExactlyInAnyOrder("r-3", "r-6", "r-7", "r-8", "r-9");
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
+    assertEachIndexOnce(completeEntries(), 10);
+    assertThat(segmentKeys()).noneMatch(StorageKeys::isPartialSegment).hasSize(5);
+    Usage total = Usage.ZERO;
+    for (String key : segmentKeys()) {
+      total = total.plus(summary(key).usage());
+    }
+    Usage expected = Usage.ZERO;
+    for (int i = 0; i < 10; i++) {
+      expected = expected.plus(ONE_OK);
+    }
+    assertThat(total).isEqualTo(expected);
   }
 
   @Test

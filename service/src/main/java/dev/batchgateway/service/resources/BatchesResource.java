@@ -14,6 +14,7 @@ import dev.batchgateway.service.db.BatchRow;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiException;
 import dev.batchgateway.temporal.BatchWorkflowClient;
+import dev.batchgateway.temporal.TemporalUnavailableException;
 import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
@@ -163,6 +164,7 @@ public class BatchesResource {
             Usage.ZERO);
     // The row first, marked as not started; the workflow (id = batch id); then the mark. A
     // process that dies in between leaves the mark unset, and the StartReconciler settles it.
+    requireEngine();
     metadata.insertBatch(row);
     try {
       workflows.start(
@@ -182,6 +184,21 @@ public class BatchesResource {
     }
     metadata.markWorkflowStarted(tenant, row.id());
     return BatchJson.render(json, row);
+  }
+
+  /**
+   * Fails at once, with nothing changed, when Temporal does not answer: the SDK would otherwise
+   * retry the call for a minute while the client waits.
+   */
+  private void requireEngine() {
+    try {
+      workflows.requireReachable();
+    } catch (TemporalUnavailableException e) {
+      log.warn("Refusing a batch change: {}", e.getMessage());
+      throw ApiException.unavailable(
+          "The batch engine (Temporal) is not reachable right now; nothing was changed. Try"
+              + " again shortly.");
+    }
   }
 
   /**
@@ -254,6 +271,7 @@ public class BatchesResource {
       case COMPLETED, FAILED, EXPIRED -> throw cannotCancel(batch.status());
       default -> {}
     }
+    requireEngine();
     workflows.cancel(id, "cancelled through the API");
     BatchRow latest =
         awaitChange(
@@ -293,6 +311,7 @@ public class BatchesResource {
       // Already recorded by the workflow: a signal would only add events to its history.
       return BatchJson.render(json, batch);
     }
+    requireEngine();
     workflows.reprioritize(id, priority);
     BatchRow latest = awaitChange(request, id, row -> row.priority() == priority);
     if (latest.priority() != priority && latest.status().isTerminal()) {
