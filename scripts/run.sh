@@ -100,7 +100,7 @@ log "starting the gateway (log: $LOGS/gateway.log)"
 mkdir -p "$LOGS"
 log_offset=$(($(stat -c %s "$LOGS/gateway.log" 2>/dev/null || echo 0) + 1))
 bgw_spawn gateway "$LOGS/gateway.log" 30 \
-  "$JAVA_HOME/bin/java" "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
+  "$JAVA_HOME/bin/java" -XX:+ExitOnOutOfMemoryError "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
 gateway_pid=$BGW_LAST_PID
 # The gateway logs to a file (appended across runs); show this run's part here
 # too, as a foreground app would.
