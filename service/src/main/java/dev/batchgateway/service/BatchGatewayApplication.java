@@ -128,6 +128,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   batchSettings.maxAttempts(),
                   batchSettings.initialBackoff(),
                   batchSettings.maxBackoff()),
+              batchSettings.limits().maxResponseBytes(),
               json,
               clock,
               System::getenv);

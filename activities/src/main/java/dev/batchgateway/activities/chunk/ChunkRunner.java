@@ -3,6 +3,8 @@ package dev.batchgateway.activities.chunk;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
@@ -10,6 +12,7 @@ import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.plan.LineReader;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
@@ -19,15 +22,16 @@ import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.RequestContext;
+import dev.batchgateway.activities.port.ResponseTooLargeException;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +60,10 @@ public final class ChunkRunner {
   private static final long POLL_MILLIS = 200;
 
   private final ObjectMapper json;
+
+  /** Reads inference answers, with limits as large as the largest answer read. */
+  private final ObjectMapper responses;
+
   private final FileStore store;
   private final MetadataStore metadata;
   private final InferenceClient client;
@@ -82,6 +90,7 @@ public final class ChunkRunner {
       ScheduledExecutorService scheduler,
       MetricRegistry metrics) {
     this.json = json;
+    this.responses = AnsweredLine.parserFor(json, settings.limits().maxResponseBytes());
     this.store = store;
     this.metadata = metadata;
     this.client = client;
@@ -233,24 +242,60 @@ public final class ChunkRunner {
       return new ChunkOutcome(task.chunkIndex(), completed, failedLines);
     }
 
+    /**
+     * Reads the chunk's lines, keeping of each only its id, model and the body's bytes as written:
+     * no JSON tree is built, so the chunk holds about its file's size (at most {@code chunkBytes}).
+     */
     private List<Line> readLines() throws IOException {
       List<Line> parsed = new ArrayList<>(settings.chunkLines());
       String key = StorageKeys.chunkInput(task.tenant(), task.batchId(), task.chunkIndex());
-      try (BufferedReader reader =
-          new BufferedReader(
-              new InputStreamReader(store.open(key), StandardCharsets.UTF_8), 64 * 1024)) {
-        String text;
-        while ((text = reader.readLine()) != null) {
-          JsonNode node = json.readTree(text);
-          JsonNode body = node.get("body");
-          parsed.add(
-              new Line(
-                  node.path("custom_id").asText(),
-                  body.path("model").asText(),
-                  json.writeValueAsBytes(body)));
+      try (InputStream in = store.open(key)) {
+        LineReader reader = new LineReader(in, settings.limits().maxLineBytes());
+        while (reader.next()) {
+          if (reader.tooLong()) {
+            throw new IOException(
+                "Line " + (parsed.size() + 1) + " of chunk " + key + " is over maxLineSize");
+          }
+          parsed.add(parseLine(reader.bytes(), reader.length()));
         }
       }
       return parsed;
+    }
+
+    private Line parseLine(byte[] bytes, int length) throws IOException {
+      String customId = "";
+      String model = "";
+      byte[] body = null;
+      try (JsonParser parser = json.getFactory().createParser(bytes, 0, length)) {
+        if (parser.nextToken() != JsonToken.START_OBJECT) {
+          throw new IOException("A chunk line is not a JSON object");
+        }
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String field = parser.currentName();
+          JsonToken value = parser.nextToken();
+          if (field.equals("custom_id") && value == JsonToken.VALUE_STRING) {
+            customId = parser.getText();
+          } else if (field.equals("body") && value == JsonToken.START_OBJECT) {
+            int start = (int) parser.currentTokenLocation().getByteOffset();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+              String name = parser.currentName();
+              if (parser.nextToken() == JsonToken.VALUE_STRING && name.equals("model")) {
+                model = parser.getText();
+              } else {
+                parser.skipChildren();
+              }
+            }
+            int end = (int) parser.currentLocation().getByteOffset();
+            body = Arrays.copyOfRange(bytes, start, end);
+          } else {
+            parser.skipChildren();
+          }
+        }
+      }
+      if (body == null) {
+        throw new IOException("A chunk line has no body");
+      }
+      return new Line(customId, model, body);
     }
 
     /**
@@ -433,6 +478,20 @@ public final class ChunkRunner {
           abandon();
           return;
         }
+        ResponseTooLargeException tooLarge = ResponseTooLargeException.in(cause);
+        if (tooLarge != null) {
+          // The same request would get the same answer again: not retried.
+          permit.onIgnore();
+          String detail = "Limit: " + tooLarge.limitBytes() + " bytes.";
+          finish(
+              index,
+              new Result(
+                  false,
+                  OutputLines.unanswered(
+                      line.customId(), OutputLines.NoAnswer.RESPONSE_TOO_LARGE, detail),
+                  Usage.ZERO));
+          return;
+        }
         if (cause instanceof HttpTimeoutException) {
           permit.onDropped();
         } else {
@@ -457,23 +516,23 @@ public final class ChunkRunner {
       } else {
         permit.onIgnore();
       }
-      JsonNode body = parseOrNull(response.body());
-      if (response.isSuccess() && body != null) {
-        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
-        finish(index, new Result(true, output, Usage.fromResponseBody(body)));
-        return;
-      }
       if (!response.isSuccess()
           && RetryPolicy.isRetryableStatus(status)
           && policy.mayRetry(attempt)) {
         retry(index, attempt, response.retryAfterMillis());
         return;
       }
-      if (body == null) {
-        body = OutputLines.errorBody(status, new String(response.body(), StandardCharsets.UTF_8));
+      AnsweredLine answered =
+          AnsweredLine.of(responses, line.customId(), status, requestId(response), response.body());
+      if (answered == null) {
+        JsonNode text =
+            OutputLines.errorBody(status, new String(response.body(), StandardCharsets.UTF_8));
+        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), text);
+        finish(index, new Result(false, output, Usage.ZERO));
+        return;
       }
-      byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
-      finish(index, new Result(false, output, Usage.ZERO));
+      boolean success = response.isSuccess();
+      finish(index, new Result(success, answered.line(), success ? answered.usage() : Usage.ZERO));
     }
 
     private void retry(int index, int attempt, long retryAfter) {
@@ -668,15 +727,6 @@ public final class ChunkRunner {
       completed += summary.completed();
       failedLines += summary.failed();
       usage = usage.plus(summary.usage());
-    }
-
-    private JsonNode parseOrNull(byte[] body) {
-      try {
-        JsonNode node = json.readTree(body);
-        return node != null && node.isContainerNode() ? node : null;
-      } catch (IOException e) {
-        return null;
-      }
     }
 
     private String requestId(InferenceResponse response) {

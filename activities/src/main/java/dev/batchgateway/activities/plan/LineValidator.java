@@ -1,10 +1,14 @@
 package dev.batchgateway.activities.plan;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.model.BatchError;
 import java.io.IOException;
 import java.util.function.Predicate;
@@ -33,24 +37,70 @@ public final class LineValidator {
   private final String endpoint;
   private final Predicate<String> modelServed;
   private final int completionPrefixChars;
+  private final BatchSettings.Limits limits;
 
   public LineValidator(
       ObjectMapper json,
       String endpoint,
       Predicate<String> modelServed,
-      int completionPrefixChars) {
+      int completionPrefixChars,
+      BatchSettings.Limits limits) {
+    // A line's tree is bounded by the line's length and depth; Jackson enforces both while it
+    // parses, before building anything deeper or longer.
+    JsonFactory factory = json.getFactory().copy();
+    factory.setStreamReadConstraints(
+        StreamReadConstraints.builder()
+            .maxNestingDepth(limits.maxJsonDepth())
+            .maxDocumentLength(limits.maxLineBytes())
+            .maxStringLength(
+                Math.max(limits.maxLineBytes(), StreamReadConstraints.DEFAULT_MAX_STRING_LEN))
+            .build());
     // A line is one JSON value; anything after it makes the line invalid, not ignored.
     this.reader =
-        json.readerFor(JsonNode.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        json.copyWith(factory)
+            .readerFor(JsonNode.class)
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    this.limits = limits;
     this.endpoint = endpoint;
     this.modelServed = modelServed;
     this.completionPrefixChars = completionPrefixChars;
   }
 
+  /** The error of a line longer than {@code maxLineBytes}, which is never parsed. */
+  public BatchError tooLarge(long length, int lineNumber) {
+    return new BatchError(
+        "line_too_large",
+        "This line is "
+            + length
+            + " bytes; a line may be at most "
+            + limits.maxLineBytes()
+            + " bytes (batches.maxLineSize).",
+        null,
+        lineNumber);
+  }
+
   public Verdict check(byte[] bytes, int length, int lineNumber) {
+    if (length > limits.maxLineBytes()) {
+      return new Verdict(null, tooLarge(length, lineNumber));
+    }
     JsonNode node;
     try {
       node = reader.readValue(bytes, 0, length);
+    } catch (StreamConstraintsException e) {
+      if (e.getMessage() != null && e.getMessage().contains("nesting depth")) {
+        return Verdict.error(
+            "json_too_deep",
+            "This line nests arrays and objects more than "
+                + limits.maxJsonDepth()
+                + " levels deep (batches.maxJsonDepth).",
+            null,
+            lineNumber);
+      }
+      return Verdict.error(
+          "invalid_json_line",
+          "This line is not accepted: " + e.getOriginalMessage(),
+          null,
+          lineNumber);
     } catch (JsonProcessingException e) {
       node = null;
     } catch (IOException e) {

@@ -54,7 +54,8 @@ public final class Planner {
       LongConsumer progress)
       throws IOException {
     LineValidator validator =
-        new LineValidator(json, endpoint, modelServed, settings.completionPrefixChars());
+        new LineValidator(
+            json, endpoint, modelServed, settings.completionPrefixChars(), settings.limits());
     LineIndex index = new LineIndex();
     Set<String> customIds = new HashSet<>();
     Map<String, Integer> models = new HashMap<>();
@@ -64,17 +65,21 @@ public final class Planner {
     int lineNumber = 0;
 
     try (InputStream in = store.open(inputKey)) {
-      LineReader reader = new LineReader(in);
+      LineReader reader = new LineReader(in, settings.limits().maxLineBytes());
       while (reader.next()) {
         lineNumber++;
         if (lineNumber % PROGRESS_EVERY_LINES == 0) {
           progress.accept(lineNumber);
         }
-        if (reader.isBlank()) {
+        if (!reader.tooLong() && reader.isBlank()) {
           continue;
         }
         requests++;
         if (requests > settings.maxRequests()) {
+          continue;
+        }
+        if (reader.tooLong()) {
+          errors.add(validator.tooLarge(reader.fullLength(), lineNumber));
           continue;
         }
         LineValidator.Verdict verdict =
@@ -143,21 +148,35 @@ public final class Planner {
       }
     }
     int chunkLines = settings.chunkLines();
-    int chunkCount = (order.length + chunkLines - 1) / chunkLines;
+    long chunkBytes = settings.limits().chunkBytes();
+    int chunkCount = 0;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-      for (int chunk = 0; chunk < chunkCount; chunk++) {
+      int next = 0;
+      while (next < order.length) {
         try (FileStore.Pending pending =
-            store.create(StorageKeys.chunkInput(tenant, batchId, chunk))) {
+            store.create(StorageKeys.chunkInput(tenant, batchId, chunkCount))) {
           OutputStream out = pending.stream();
-          int end = Math.min(order.length, (chunk + 1) * chunkLines);
-          for (int i = chunk * chunkLines; i < end; i++) {
-            int line = order[i];
+          int lines = 0;
+          long bytes = 0;
+          // A chunk ends at chunkLines lines or before chunkBytes bytes; its first line always
+          // fits,
+          // since no line is longer than maxLineSize <= chunkBytes.
+          while (next < order.length && lines < chunkLines) {
+            int line = order[next];
+            long size = index.length(line) + 1L;
+            if (lines > 0 && bytes + size > chunkBytes) {
+              break;
+            }
             buffer = copyLine(channel, index.offset(line), index.length(line), buffer, out);
+            bytes += size;
+            lines++;
+            next++;
           }
           pending.commit();
         }
-        progress.accept((long) (chunk + 1) * chunkLines);
+        chunkCount++;
+        progress.accept(next);
       }
     } finally {
       if (local.isEmpty()) {
