@@ -27,6 +27,7 @@ import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -138,6 +139,9 @@ public final class ChunkRunner {
 
   private record Result(boolean success, byte[] line, Usage usage) {}
 
+  /** A result whose line waits in the spool for its segment to be saved. */
+  private record Stored(boolean success, long position, int length, Usage usage) {}
+
   /** A line whose backoff has passed, waiting for a permit to be sent again. */
   private record Retry(int index, int attempt) {}
 
@@ -150,7 +154,12 @@ public final class ChunkRunner {
     private final Semaphore slots = new Semaphore(settings.chunkConcurrency());
     private final ConcurrentLinkedQueue<Retry> retries = new ConcurrentLinkedQueue<>();
     private List<Line> lines;
-    private Result[] results;
+    private Stored[] results;
+    private ResultSpool spool;
+
+    /** Set when a result could not be spooled: the attempt ends and Temporal retries it. */
+    private volatile IOException spoolFailure;
+
     private int[] unfinishedInSegment;
     private boolean[] segmentWritten;
     private final Deque<Integer> readySegments = new ArrayDeque<>();
@@ -177,6 +186,14 @@ public final class ChunkRunner {
     }
 
     ChunkOutcome run() throws IOException, InterruptedException, ChunkStoppedException {
+      try (ResultSpool opened = new ResultSpool()) {
+        spool = opened;
+        return runSpooled();
+      }
+    }
+
+    private ChunkOutcome runSpooled()
+        throws IOException, InterruptedException, ChunkStoppedException {
       context =
           new RequestContext(
               task.tenant(),
@@ -186,7 +203,7 @@ public final class ChunkRunner {
       lines = readLines();
       int segmentLines = settings.segmentLines();
       int segmentCount = (lines.size() + segmentLines - 1) / segmentLines;
-      results = new Result[lines.size()];
+      results = new Stored[lines.size()];
       unfinishedInSegment = new int[segmentCount];
       segmentWritten = new boolean[segmentCount];
       hasPartial = new boolean[segmentCount];
@@ -234,6 +251,9 @@ public final class ChunkRunner {
         flushReadySegments();
       }
       awaitOutstanding();
+      if (spoolFailure != null) {
+        throw spoolFailure;
+      }
       flushReadySegments();
       if (stopping) {
         writePartialSegments();
@@ -340,8 +360,8 @@ public final class ChunkRunner {
                     success
                         ? Usage.fromResponseBody(json.readTree(line).path("response").path("body"))
                         : Usage.ZERO;
-                results[index] =
-                    new Result(success, line.getBytes(StandardCharsets.UTF_8), lineUsage);
+                byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+                results[index] = new Stored(success, spool.append(bytes), bytes.length, lineUsage);
               });
         }
       }
@@ -424,7 +444,7 @@ public final class ChunkRunner {
     }
 
     private boolean checkStop() {
-      if (!stopping && control.stopRequested()) {
+      if (!stopping && (spoolFailure != null || control.stopRequested())) {
         stopping = true;
         inFlight.forEach(future -> future.cancel(true));
       }
@@ -548,10 +568,24 @@ public final class ChunkRunner {
     }
 
     private void finish(int index, Result result) {
+      Stored stored;
+      try {
+        stored =
+            new Stored(
+                result.success(),
+                spool.append(result.line()),
+                result.line().length,
+                result.usage());
+      } catch (IOException e) {
+        log.error("Cannot spool a result of chunk {}", task.chunkIndex(), e);
+        spoolFailure = e;
+        abandon();
+        return;
+      }
       (result.success() ? succeeded : failed).mark();
       slots.release();
       synchronized (lock) {
-        results[index] = result;
+        results[index] = stored;
         outstanding--;
         int segment = index / settings.segmentLines();
         if (--unfinishedInSegment[segment] == 0) {
@@ -691,17 +725,19 @@ public final class ChunkRunner {
     private void saveSegment(int segment, String key, boolean checkpoint) throws IOException {
       int start = segment * settings.segmentLines();
       int end = Math.min(lines.size(), start + settings.segmentLines());
-      List<Segment.Entry> entries = new ArrayList<>(end - start);
+      List<Integer> indexes = new ArrayList<>(end - start);
+      List<Stored> stored = new ArrayList<>(end - start);
       long segmentCompleted = 0;
       long segmentFailed = 0;
       Usage segmentUsage = Usage.ZERO;
       synchronized (lock) {
         for (int i = start; i < end; i++) {
-          Result result = results[i];
+          Stored result = results[i];
           if (result == null) {
             continue;
           }
-          entries.add(new Segment.Entry(i, result.success(), result.line()));
+          indexes.add(i);
+          stored.add(result);
           if (result.success()) {
             segmentCompleted++;
             segmentUsage = segmentUsage.plus(result.usage());
@@ -715,7 +751,14 @@ public final class ChunkRunner {
       }
       Segment.Summary summary = new Segment.Summary(segmentCompleted, segmentFailed, segmentUsage);
       try (FileStore.Pending pending = store.create(key)) {
-        Segment.write(json, pending.stream(), summary, entries);
+        OutputStream out = pending.stream();
+        Segment.writeHeader(json, out, summary);
+        for (int e = 0; e < indexes.size(); e++) {
+          Stored result = stored.get(e);
+          Segment.writeEntryStart(out, indexes.get(e), result.success());
+          spool.copyTo(result.position(), result.length(), out);
+          out.write('\n');
+        }
         pending.commit();
       }
       if (!checkpoint) {
