@@ -69,26 +69,57 @@ public record AnsweredLine(byte[] line, Usage usage) {
       if (root != JsonToken.START_OBJECT && root != JsonToken.START_ARRAY) {
         return null;
       }
-      Usage usage = Usage.ZERO;
-      if (root == JsonToken.START_OBJECT) {
-        while (parser.nextToken() == JsonToken.FIELD_NAME) {
-          String field = parser.currentName();
-          JsonToken value = parser.nextToken();
-          if (field.equals("usage") && value == JsonToken.START_OBJECT) {
-            ObjectNode wrapper = json.createObjectNode();
-            wrapper.set("usage", parser.<JsonNode>readValueAsTree());
-            usage = Usage.fromResponseBody(wrapper);
-          } else {
-            parser.skipChildren();
-          }
-        }
-      } else {
+      Usage usage = root == JsonToken.START_OBJECT ? usageOfBody(json, parser) : Usage.ZERO;
+      if (root == JsonToken.START_ARRAY) {
         parser.skipChildren();
       }
       return parser.nextToken() == null ? usage : null;
     } catch (IOException e) {
       return null;
     }
+  }
+
+  /** The usage recorded in a result line ({@code response.body.usage}), read without a tree. */
+  public static Usage usageOfLine(ObjectMapper json, String line) throws IOException {
+    try (JsonParser parser = json.createParser(line)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return Usage.ZERO;
+      }
+      Usage usage = Usage.ZERO;
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        if (parser.nextToken() == JsonToken.START_OBJECT && field.equals("response")) {
+          while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String inner = parser.currentName();
+            if (parser.nextToken() == JsonToken.START_OBJECT && inner.equals("body")) {
+              usage = usageOfBody(json, parser);
+            } else {
+              parser.skipChildren();
+            }
+          }
+        } else {
+          parser.skipChildren();
+        }
+      }
+      return usage;
+    }
+  }
+
+  /** Reads the object the parser is at up to its end, building a tree of its usage only. */
+  private static Usage usageOfBody(ObjectMapper json, JsonParser parser) throws IOException {
+    Usage usage = Usage.ZERO;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if (field.equals("usage") && value == JsonToken.START_OBJECT) {
+        ObjectNode wrapper = json.createObjectNode();
+        wrapper.set("usage", parser.<JsonNode>readValueAsTree());
+        usage = Usage.fromResponseBody(wrapper);
+      } else {
+        parser.skipChildren();
+      }
+    }
+    return usage;
   }
 
   private static byte[] prefix(ObjectMapper json, String customId, int status, String requestId) {

@@ -356,10 +356,7 @@ public final class ChunkRunner {
               json,
               in,
               (index, success, line) -> {
-                Usage lineUsage =
-                    success
-                        ? Usage.fromResponseBody(json.readTree(line).path("response").path("body"))
-                        : Usage.ZERO;
+                Usage lineUsage = success ? AnsweredLine.usageOfLine(responses, line) : Usage.ZERO;
                 byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
                 results[index] = new Stored(success, spool.append(bytes), bytes.length, lineUsage);
               });

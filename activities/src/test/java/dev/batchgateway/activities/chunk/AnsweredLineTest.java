@@ -36,6 +36,7 @@ class AnsweredLineTest {
     assertThat(parsed.at("/response/body")).isEqualTo(JSON.readTree(body));
     assertThat(parsed.get("error").isNull()).isTrue();
     assertThat(answered.usage()).isEqualTo(new Usage(7, 0, 0, 0, 7));
+    assertThat(AnsweredLine.usageOfLine(JSON, line)).isEqualTo(new Usage(7, 0, 0, 0, 7));
   }
 
   @Test
