@@ -139,7 +139,7 @@ public final class LineValidator {
       return Verdict.error(
           "invalid_url",
           "The url '"
-              + node.get("url").asText()
+              + shown(node.get("url").asText())
               + "' does not match the batch endpoint '"
               + endpoint
               + "'.",
@@ -177,7 +177,7 @@ public final class LineValidator {
     if (!modelServed.test(model.asText())) {
       return Verdict.error(
           "model_not_found",
-          "The model '" + model.asText() + "' is not served by this gateway.",
+          "The model '" + shown(model.asText()) + "' is not served by this gateway.",
           "body.model",
           lineNumber);
     }
@@ -186,6 +186,14 @@ public final class LineValidator {
             customId.asText(),
             model.asText(),
             PrefixKeys.of(endpoint, body, completionPrefixChars)));
+  }
+
+  /**
+   * A value of the input as error messages quote it: cut at 256 characters, since a batch keeps up
+   * to {@code maxReportedErrors} messages and a value can be as long as a line.
+   */
+  static String shown(String value) {
+    return value.length() <= 256 ? value : value.substring(0, 256) + "...";
   }
 
   private String requiredInput() {

@@ -10,9 +10,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -66,7 +69,7 @@ public final class Planner {
         new LineValidator(
             json, endpoint, modelServed, settings.completionPrefixChars(), settings.limits());
     LineIndex index = new LineIndex();
-    Set<String> customIds = new HashSet<>();
+    CustomIds customIds = new CustomIds();
     Map<String, Integer> models = new HashMap<>();
     String firstModel = null;
     ErrorList errors = new ErrorList(settings.maxReportedErrors());
@@ -108,7 +111,7 @@ public final class Planner {
               new BatchError(
                   "duplicate_custom_id",
                   "The custom_id '"
-                      + line.customId()
+                      + LineValidator.shown(line.customId())
                       + "' appears more than once; each custom_id must be unique in the file.",
                   "custom_id",
                   lineNumber));
@@ -218,6 +221,31 @@ public final class Planner {
     out.write(buffer.array(), 0, length);
     out.write('\n');
     return buffer;
+  }
+
+  /**
+   * The custom_ids seen, as 128-bit digests: a fixed 16 bytes an id, however long the ids are (they
+   * are bounded only by the line), at odds of a false duplicate of about 2^-100.
+   */
+  private static final class CustomIds {
+    private final Set<Digest> seen = new HashSet<>();
+    private final MessageDigest sha256;
+
+    private record Digest(long high, long low) {}
+
+    CustomIds() {
+      try {
+        sha256 = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("Every JDK has SHA-256", e);
+      }
+    }
+
+    /** False when the id was seen before. */
+    boolean add(String customId) {
+      ByteBuffer hash = ByteBuffer.wrap(sha256.digest(customId.getBytes(StandardCharsets.UTF_8)));
+      return seen.add(new Digest(hash.getLong(), hash.getLong()));
+    }
   }
 
   /** Validation errors up to a cap; past it only counted, then summarized in one last entry. */

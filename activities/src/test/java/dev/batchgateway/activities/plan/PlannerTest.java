@@ -290,6 +290,19 @@ class PlannerTest {
   }
 
   @Test
+  void aLongDuplicateCustomIdIsQuotedShortened() throws IOException {
+    String id = "d".repeat(100_000);
+    String content = chat(id, "m1", "A") + "\n" + chat(id, "m1", "A") + "\n";
+
+    Plan plan = plan(content, settings(10, 100, 10), false);
+
+    assertThat(plan.errors()).extracting(BatchError::code).containsExactly("duplicate_custom_id");
+    assertThat(plan.errors().getFirst().message())
+        .hasSizeLessThan(400)
+        .contains("d".repeat(256) + "...'");
+  }
+
+  @Test
   void chunksEndAtChunkBytesAsWellAsAtChunkLines() throws IOException {
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
