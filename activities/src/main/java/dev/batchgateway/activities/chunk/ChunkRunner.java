@@ -59,6 +59,7 @@ import org.slf4j.LoggerFactory;
 public final class ChunkRunner {
   private static final Logger log = LoggerFactory.getLogger(ChunkRunner.class);
   private static final long POLL_MILLIS = 200;
+  private static final int MAX_TEXT_BYTES = 64 * 1024;
 
   private final ObjectMapper json;
 
@@ -542,8 +543,7 @@ public final class ChunkRunner {
       AnsweredLine answered =
           AnsweredLine.of(responses, line.customId(), status, requestId(response), response.body());
       if (answered == null) {
-        JsonNode text =
-            OutputLines.errorBody(status, new String(response.body(), StandardCharsets.UTF_8));
+        JsonNode text = OutputLines.errorBody(status, textOf(response.body()));
         byte[] output = OutputLines.answered(line.customId(), status, requestId(response), text);
         finish(index, new Result(false, output, Usage.ZERO));
         return;
@@ -557,6 +557,18 @@ public final class ChunkRunner {
       long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
       scheduler.schedule(
           () -> retries.add(new Retry(index, attempt + 1)), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * An answer that is not JSON, as text for the error file: its first 64 KiB, since escaping
+     * could make a line of the whole answer several times its size.
+     */
+    private static String textOf(byte[] body) {
+      int shown = Math.min(body.length, MAX_TEXT_BYTES);
+      String text = new String(body, 0, shown, StandardCharsets.UTF_8);
+      return shown == body.length
+          ? text
+          : text + " ... (" + body.length + " bytes in all, first " + shown + " shown)";
     }
 
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {

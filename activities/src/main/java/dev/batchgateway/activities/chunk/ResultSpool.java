@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
  * on disk they cost no heap, so a chunk's memory does not grow with its answers' sizes.
  */
 final class ResultSpool implements AutoCloseable {
+  private static final int SLICE = 64 * 1024;
   private final Path path;
   private final FileChannel channel;
   private long size;
@@ -35,10 +36,14 @@ final class ResultSpool implements AutoCloseable {
       position = size;
       size += line.length;
     }
-    ByteBuffer buffer = ByteBuffer.wrap(line);
+    // In slices: the JDK copies a heap buffer into a direct one of the same size for each write,
+    // and keeps that per thread; a whole answer at once would leave one that size per thread.
     long at = position;
-    while (buffer.hasRemaining()) {
-      at += channel.write(buffer, at);
+    for (int from = 0; from < line.length; from += SLICE) {
+      ByteBuffer slice = ByteBuffer.wrap(line, from, Math.min(SLICE, line.length - from));
+      while (slice.hasRemaining()) {
+        at += channel.write(slice, at);
+      }
     }
     return position;
   }
