@@ -158,7 +158,8 @@ class MemoryBoundIT {
     String giantLine = line("g-1", "a".repeat((int) (100 * MIB)));
     String giantFile = line("g-0", "small") + "\n" + giantLine + "\n" + line("g-2", "small") + "\n";
     JsonNode refused =
-        client.awaitTerminal(
+        awaitTerminal(
+            client,
             client
                 .createBatch(client.uploadBatchFile(giantFile), "/v1/embeddings", null)
                 .get("id")
@@ -188,7 +189,8 @@ class MemoryBoundIT {
         .allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo((int) MAX_LINE));
     long started = System.nanoTime();
     JsonNode batch =
-        client.awaitTerminal(
+        awaitTerminal(
+            client,
             client
                 .createBatch(client.uploadBatchFile(file.toString()), "/v1/embeddings", null)
                 .get("id")
@@ -221,6 +223,25 @@ class MemoryBoundIT {
         largestAnswer.length / 1024,
         seconds,
         giantBytesWritten.get() / MIB);
+  }
+
+  /** As {@link Api#awaitTerminal}, failing at once with the worker's log should it exit. */
+  private static JsonNode awaitTerminal(Api client, String batchId, Duration timeout)
+      throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      JsonNode batch = Api.json(client.get("/v1/batches/" + batchId));
+      if (List.of("completed", "failed", "expired", "cancelled")
+          .contains(batch.get("status").asText())) {
+        return batch;
+      }
+      if (!worker.process.isAlive()) {
+        throw new AssertionError(
+            "The worker exited with " + worker.process.exitValue() + ":\n" + worker.tail());
+      }
+      assertThat(System.nanoTime()).as("batch %s still running", batchId).isLessThan(deadline);
+      Thread.sleep(200);
+    }
   }
 
   private static String line(String customId, String input) {
