@@ -63,7 +63,10 @@ public final class ChunkRunner {
 
   private final ObjectMapper json;
 
-  /** Reads inference answers, with limits as large as the largest answer read. */
+  /**
+   * Reads chunk lines and inference answers, with Jackson's length limits raised to the largest
+   * line or answer allowed (its defaults would refuse a string over 20 M characters).
+   */
   private final ObjectMapper responses;
 
   private final FileStore store;
@@ -92,7 +95,9 @@ public final class ChunkRunner {
       ScheduledExecutorService scheduler,
       MetricRegistry metrics) {
     this.json = json;
-    this.responses = AnsweredLine.parserFor(json, settings.limits().maxResponseBytes());
+    this.responses =
+        AnsweredLine.parserFor(
+            json, Math.max(settings.limits().maxResponseBytes(), settings.limits().maxLineBytes()));
     this.store = store;
     this.metadata = metadata;
     this.client = client;
@@ -287,7 +292,7 @@ public final class ChunkRunner {
       String customId = "";
       String model = "";
       byte[] body = null;
-      try (JsonParser parser = json.getFactory().createParser(bytes, 0, length)) {
+      try (JsonParser parser = responses.getFactory().createParser(bytes, 0, length)) {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
           throw new IOException("A chunk line is not a JSON object");
         }
