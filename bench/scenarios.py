@@ -104,7 +104,7 @@ def overhead(cfg, ctx):
         log(f"overhead: direct baseline, {cfg['direct_passes']} passes of {lines}")
         sim_cpu0 = probes.cpu_seconds(sim.proc.pid)
         out = subprocess.run(
-            [f"{st.java_home}/bin/java", "-Xmx512m", str(Path(__file__).parent / "DirectLoad.java"),
+            [f"{st.java_home}/bin/java", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", str(Path(__file__).parent / "DirectLoad.java"),
              sim.url, str(bodies), str(concurrency), str(cfg["direct_passes"])],
             capture_output=True, text=True, timeout=1200)
         if out.returncode != 0:

@@ -433,7 +433,8 @@ class Stack:
                 raise StackError(f"port {p} (gateway) is already in use")
         env = dict(self.gateway_env, **{k: str(v) for k, v in (env or {}).items()},
                    BGW_HTTP_PORT=str(http_port), BGW_ADMIN_PORT=str(admin_port))
-        cmd = [Path(self.java_home) / "bin" / "java", f"-Xmx{self.heap}", *extra_java,
+        cmd = [Path(self.java_home) / "bin" / "java", f"-Xmx{self.heap}", "-XX:+ExitOnOutOfMemoryError",
+               *extra_java,
                "-jar", JAR, role, CONFIG]
         name = f"gateway-{role}-{index}"
         knobs = " ".join(f"{k}={env[k]}" for k in ("BGW_LIMITER", "BGW_CAPACITY") if k in env)

@@ -102,7 +102,7 @@ log_offset=$(($(stat -c %s "$LOGS/gateway.log" 2>/dev/null || echo 0) + 1))
 # 45 s to stop: the worker's drain grace (temporal.shutdownGrace, 20 s), at most 20 s more to
 # shut down, plus margin.
 bgw_spawn gateway "$LOGS/gateway.log" 45 \
-  "$JAVA_HOME/bin/java" "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
+  "$JAVA_HOME/bin/java" -XX:+ExitOnOutOfMemoryError "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
 gateway_pid=$BGW_LAST_PID
 # The gateway logs to a file (appended across runs); show this run's part here
 # too, as a foreground app would.

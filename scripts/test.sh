@@ -193,7 +193,7 @@ else
     BGW_INFERENCE_URL="$BGW_TEST_INFERENCE_URL" \
     TEMPORAL_ADDRESS="$BGW_TEST_TEMPORAL" \
     BGW_DB_URL="$BGW_TEST_DB_URL" BGW_DB_USER="$BGW_TEST_DB_USER" BGW_DB_PASSWORD="$BGW_TEST_DB_PASSWORD" \
-    "$JAVA_HOME/bin/java" "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
+    "$JAVA_HOME/bin/java" -XX:+ExitOnOutOfMemoryError "${java_opts[@]}" -jar "$JAR" server service/config/gateway.yml
   if ! wait_http "http://127.0.0.1:$GW_ADMIN_PORT/healthcheck" 60 "$BGW_LAST_PID"; then
     log "the gateway did not become healthy"
     pytest_rc=1

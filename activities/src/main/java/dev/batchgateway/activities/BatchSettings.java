@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param maxAttempts tries per request, counting the first
  * @param initialBackoff first retry delay; doubles up to {@code maxBackoff}, with jitter
  * @param permitWait how long a request waits for a pool permit before checking for a stop again
+ * @param limits the sizes that bound a worker's memory
  */
 public record BatchSettings(
     int chunkLines,
@@ -25,7 +26,64 @@ public record BatchSettings(
     int maxAttempts,
     Duration initialBackoff,
     Duration maxBackoff,
-    Duration permitWait) {
+    Duration permitWait,
+    Limits limits) {
+
+  /**
+   * Sizes that bound memory whatever the input: no line, JSON document, chunk or answer is held
+   * beyond them (docs/architecture.md, "Memory", gives a worker's heap in their terms).
+   *
+   * @param maxLineBytes longest input line, in bytes; a longer one fails validation
+   * @param maxJsonDepth deepest nesting of arrays and objects in an input line
+   * @param chunkBytes most input bytes in one chunk (a chunk also holds at most {@code chunkLines})
+   * @param maxResponseBytes longest answer read from an inference server; a longer one ends its
+   *     line with {@code response_too_large}
+   */
+  public record Limits(int maxLineBytes, int maxJsonDepth, long chunkBytes, int maxResponseBytes) {
+    public static Limits defaults() {
+      return new Limits(2 * 1024 * 1024, 128, 16L * 1024 * 1024, 16 * 1024 * 1024);
+    }
+  }
+
+  public BatchSettings(
+      int chunkLines,
+      int segmentLines,
+      int maxRequests,
+      int maxReportedErrors,
+      int completionPrefixChars,
+      int chunkConcurrency,
+      int maxAttempts,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      Duration permitWait) {
+    this(
+        chunkLines,
+        segmentLines,
+        maxRequests,
+        maxReportedErrors,
+        completionPrefixChars,
+        chunkConcurrency,
+        maxAttempts,
+        initialBackoff,
+        maxBackoff,
+        permitWait,
+        Limits.defaults());
+  }
+
+  public BatchSettings withLimits(Limits limits) {
+    return new BatchSettings(
+        chunkLines,
+        segmentLines,
+        maxRequests,
+        maxReportedErrors,
+        completionPrefixChars,
+        chunkConcurrency,
+        maxAttempts,
+        initialBackoff,
+        maxBackoff,
+        permitWait,
+        limits);
+  }
 
   public static BatchSettings defaults() {
     return new BatchSettings(

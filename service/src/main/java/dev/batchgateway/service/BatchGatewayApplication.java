@@ -129,6 +129,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   batchSettings.maxAttempts(),
                   batchSettings.initialBackoff(),
                   batchSettings.maxBackoff()),
+              batchSettings.limits().maxResponseBytes(),
               json,
               clock,
               System::getenv);

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.limiter.SharingSettings;
 import io.dropwizard.util.DataSize;
+import io.dropwizard.util.DataSizeUnit;
 import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MaxDataSize;
+import io.dropwizard.validation.MinDataSize;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
@@ -65,6 +68,31 @@ public class BatchLimits {
   @Min(1)
   @JsonProperty
   private int maxReportedErrors = 1000;
+
+  /** Longest input line; a longer one fails validation with {@code line_too_large}. */
+  @NotNull
+  @MinDataSize(value = 1, unit = DataSizeUnit.KIBIBYTES)
+  @MaxDataSize(value = 1, unit = DataSizeUnit.GIBIBYTES)
+  @JsonProperty
+  private DataSize maxLineSize = DataSize.mebibytes(2);
+
+  /** Deepest nesting of arrays and objects in an input line ({@code json_too_deep} beyond). */
+  @Min(4)
+  @JsonProperty
+  private int maxJsonDepth = 128;
+
+  /** Most input bytes one chunk holds in memory; chunks end at this or at chunkLines. */
+  @NotNull @JsonProperty private DataSize chunkBytes = DataSize.mebibytes(16);
+
+  /**
+   * Longest answer read from an inference server. A longer one is cut off and its line fails with
+   * {@code response_too_large}, not retried.
+   */
+  @NotNull
+  @MinDataSize(value = 1, unit = DataSizeUnit.KIBIBYTES)
+  @MaxDataSize(value = 1, unit = DataSizeUnit.GIBIBYTES)
+  @JsonProperty
+  private DataSize maxResponseSize = DataSize.mebibytes(16);
 
   @Min(0)
   @JsonProperty
@@ -166,6 +194,12 @@ public class BatchLimits {
   }
 
   @JsonIgnore
+  @AssertTrue(message = "chunkBytes must be at least maxLineSize, so that every line fits a chunk")
+  public boolean isChunkBytesValid() {
+    return chunkBytes.toBytes() >= maxLineSize.toBytes();
+  }
+
+  @JsonIgnore
   @AssertTrue(message = "minPriority must not exceed maxPriority")
   public boolean isPriorityRangeValid() {
     return minPriority <= maxPriority;
@@ -195,6 +229,11 @@ public class BatchLimits {
         maxAttempts,
         java.time.Duration.ofMillis(initialBackoff.toMilliseconds()),
         java.time.Duration.ofMillis(maxBackoff.toMilliseconds()),
-        java.time.Duration.ofSeconds(1));
+        java.time.Duration.ofSeconds(1),
+        new BatchSettings.Limits(
+            (int) maxLineSize.toBytes(),
+            maxJsonDepth,
+            chunkBytes.toBytes(),
+            (int) maxResponseSize.toBytes()));
   }
 }

@@ -3,6 +3,8 @@ package dev.batchgateway.activities.chunk;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
@@ -10,6 +12,7 @@ import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
+import dev.batchgateway.activities.plan.LineReader;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
@@ -19,15 +22,17 @@ import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.RequestContext;
+import dev.batchgateway.activities.port.ResponseTooLargeException;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -54,8 +59,16 @@ import org.slf4j.LoggerFactory;
 public final class ChunkRunner {
   private static final Logger log = LoggerFactory.getLogger(ChunkRunner.class);
   private static final long POLL_MILLIS = 200;
+  private static final int MAX_TEXT_BYTES = 64 * 1024;
 
   private final ObjectMapper json;
+
+  /**
+   * Reads chunk lines and inference answers, with Jackson's length limits raised to the largest
+   * line or answer allowed (its defaults would refuse a string over 20 M characters).
+   */
+  private final ObjectMapper responses;
+
   private final FileStore store;
   private final MetadataStore metadata;
   private final InferenceClient client;
@@ -82,6 +95,9 @@ public final class ChunkRunner {
       ScheduledExecutorService scheduler,
       MetricRegistry metrics) {
     this.json = json;
+    this.responses =
+        AnsweredLine.parserFor(
+            json, Math.max(settings.limits().maxResponseBytes(), settings.limits().maxLineBytes()));
     this.store = store;
     this.metadata = metadata;
     this.client = client;
@@ -129,6 +145,9 @@ public final class ChunkRunner {
 
   private record Result(boolean success, byte[] line, Usage usage) {}
 
+  /** A result whose line waits in the spool for its segment to be saved. */
+  private record Stored(boolean success, long position, int length, Usage usage) {}
+
   /** A line whose backoff has passed, waiting for a permit to be sent again. */
   private record Retry(int index, int attempt) {}
 
@@ -145,7 +164,12 @@ public final class ChunkRunner {
     private final Set<Retry> backingOff = ConcurrentHashMap.newKeySet();
 
     private List<Line> lines;
-    private Result[] results;
+    private Stored[] results;
+    private ResultSpool spool;
+
+    /** Set when a result could not be spooled: the attempt ends and Temporal retries it. */
+    private volatile IOException spoolFailure;
+
     private int[] unfinishedInSegment;
     private boolean[] segmentWritten;
     private final Deque<Integer> readySegments = new ArrayDeque<>();
@@ -180,6 +204,14 @@ public final class ChunkRunner {
 
     ChunkOutcome run()
         throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
+      try (ResultSpool opened = new ResultSpool()) {
+        spool = opened;
+        return runSpooled();
+      }
+    }
+
+    private ChunkOutcome runSpooled()
+        throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
       context =
           new RequestContext(
               task.tenant(),
@@ -189,7 +221,7 @@ public final class ChunkRunner {
       lines = readLines();
       segmentLines = geometry();
       int segmentCount = (lines.size() + segmentLines - 1) / segmentLines;
-      results = new Result[lines.size()];
+      results = new Stored[lines.size()];
       unfinishedInSegment = new int[segmentCount];
       segmentWritten = new boolean[segmentCount];
       hasPartial = new boolean[segmentCount];
@@ -237,6 +269,9 @@ public final class ChunkRunner {
         flushReadySegments();
       }
       awaitOutstanding();
+      if (spoolFailure != null) {
+        throw spoolFailure;
+      }
       flushReadySegments();
       if (stopping) {
         writePartialSegments();
@@ -289,24 +324,60 @@ public final class ChunkRunner {
       return configured;
     }
 
+    /**
+     * Reads the chunk's lines, keeping of each only its id, model and the body's bytes as written:
+     * no JSON tree is built, so the chunk holds about its file's size (at most {@code chunkBytes}).
+     */
     private List<Line> readLines() throws IOException {
       List<Line> parsed = new ArrayList<>(settings.chunkLines());
       String key = StorageKeys.chunkInput(task.tenant(), task.batchId(), task.chunkIndex());
-      try (BufferedReader reader =
-          new BufferedReader(
-              new InputStreamReader(store.open(key), StandardCharsets.UTF_8), 64 * 1024)) {
-        String text;
-        while ((text = reader.readLine()) != null) {
-          JsonNode node = json.readTree(text);
-          JsonNode body = node.get("body");
-          parsed.add(
-              new Line(
-                  node.path("custom_id").asText(),
-                  body.path("model").asText(),
-                  json.writeValueAsBytes(body)));
+      try (InputStream in = store.open(key)) {
+        LineReader reader = new LineReader(in, settings.limits().maxLineBytes());
+        while (reader.next()) {
+          if (reader.tooLong()) {
+            throw new IOException(
+                "Line " + (parsed.size() + 1) + " of chunk " + key + " is over maxLineSize");
+          }
+          parsed.add(parseLine(reader.bytes(), reader.length()));
         }
       }
       return parsed;
+    }
+
+    private Line parseLine(byte[] bytes, int length) throws IOException {
+      String customId = "";
+      String model = "";
+      byte[] body = null;
+      try (JsonParser parser = responses.getFactory().createParser(bytes, 0, length)) {
+        if (parser.nextToken() != JsonToken.START_OBJECT) {
+          throw new IOException("A chunk line is not a JSON object");
+        }
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String field = parser.currentName();
+          JsonToken value = parser.nextToken();
+          if (field.equals("custom_id") && value == JsonToken.VALUE_STRING) {
+            customId = parser.getText();
+          } else if (field.equals("body") && value == JsonToken.START_OBJECT) {
+            int start = (int) parser.currentTokenLocation().getByteOffset();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+              String name = parser.currentName();
+              if (parser.nextToken() == JsonToken.VALUE_STRING && name.equals("model")) {
+                model = parser.getText();
+              } else {
+                parser.skipChildren();
+              }
+            }
+            int end = (int) parser.currentLocation().getByteOffset();
+            body = Arrays.copyOfRange(bytes, start, end);
+          } else {
+            parser.skipChildren();
+          }
+        }
+      }
+      if (body == null) {
+        throw new IOException("A chunk line has no body");
+      }
+      return new Line(customId, model, body);
     }
 
     /**
@@ -347,12 +418,9 @@ public final class ChunkRunner {
               json,
               in,
               (index, success, line) -> {
-                Usage lineUsage =
-                    success
-                        ? Usage.fromResponseBody(json.readTree(line).path("response").path("body"))
-                        : Usage.ZERO;
-                results[index] =
-                    new Result(success, line.getBytes(StandardCharsets.UTF_8), lineUsage);
+                Usage lineUsage = success ? AnsweredLine.usageOfLine(responses, line) : Usage.ZERO;
+                byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+                results[index] = new Stored(success, spool.append(bytes), bytes.length, lineUsage);
               });
         }
       }
@@ -439,7 +507,7 @@ public final class ChunkRunner {
      * once) or the worker is draining (they are cut only when its grace period is over).
      */
     private boolean checkStop() {
-      if (!stopping && control.stopRequested()) {
+      if (!stopping && (spoolFailure != null || control.stopRequested())) {
         stopping = true;
         inFlight.forEach(future -> future.cancel(true));
       }
@@ -499,6 +567,20 @@ public final class ChunkRunner {
           abandon();
           return;
         }
+        ResponseTooLargeException tooLarge = ResponseTooLargeException.in(cause);
+        if (tooLarge != null) {
+          // The same request would get the same answer again: not retried.
+          permit.onIgnore();
+          String detail = "Limit: " + tooLarge.limitBytes() + " bytes.";
+          finish(
+              index,
+              new Result(
+                  false,
+                  OutputLines.unanswered(
+                      line.customId(), OutputLines.NoAnswer.RESPONSE_TOO_LARGE, detail),
+                  Usage.ZERO));
+          return;
+        }
         if (cause instanceof HttpTimeoutException) {
           permit.onDropped();
         } else {
@@ -523,23 +605,22 @@ public final class ChunkRunner {
       } else {
         permit.onIgnore();
       }
-      JsonNode body = parseOrNull(response.body());
-      if (response.isSuccess() && body != null) {
-        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
-        finish(index, new Result(true, output, Usage.fromResponseBody(body)));
-        return;
-      }
       if (!response.isSuccess()
           && RetryPolicy.isRetryableStatus(status)
           && policy.mayRetry(attempt)) {
         retry(index, attempt, response.retryAfterMillis());
         return;
       }
-      if (body == null) {
-        body = OutputLines.errorBody(status, new String(response.body(), StandardCharsets.UTF_8));
+      AnsweredLine answered =
+          AnsweredLine.of(responses, line.customId(), status, requestId(response), response.body());
+      if (answered == null) {
+        JsonNode text = OutputLines.errorBody(status, textOf(response.body()));
+        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), text);
+        finish(index, new Result(false, output, Usage.ZERO));
+        return;
       }
-      byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
-      finish(index, new Result(false, output, Usage.ZERO));
+      boolean success = response.isSuccess();
+      finish(index, new Result(success, answered.line(), success ? answered.usage() : Usage.ZERO));
     }
 
     private void retry(int index, int attempt, long retryAfter) {
@@ -570,16 +651,42 @@ public final class ChunkRunner {
       }
     }
 
+    /**
+     * An answer that is not JSON, as text for the error file: its first 64 KiB, since escaping
+     * could make a line of the whole answer several times its size.
+     */
+    private static String textOf(byte[] body) {
+      int shown = Math.min(body.length, MAX_TEXT_BYTES);
+      String text = new String(body, 0, shown, StandardCharsets.UTF_8);
+      return shown == body.length
+          ? text
+          : text + " ... (" + body.length + " bytes in all, first " + shown + " shown)";
+    }
+
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
       String detail = cause == null || cause.getMessage() == null ? null : cause.getMessage();
       return new Result(false, OutputLines.unanswered(line.customId(), reason, detail), Usage.ZERO);
     }
 
     private void finish(int index, Result result) {
+      Stored stored;
+      try {
+        stored =
+            new Stored(
+                result.success(),
+                spool.append(result.line()),
+                result.line().length,
+                result.usage());
+      } catch (IOException e) {
+        log.error("Cannot spool a result of chunk {}", task.chunkIndex(), e);
+        spoolFailure = e;
+        abandon();
+        return;
+      }
       (result.success() ? succeeded : failed).mark();
       slots.release();
       synchronized (lock) {
-        results[index] = result;
+        results[index] = stored;
         outstanding--;
         int segment = index / segmentLines;
         if (--unfinishedInSegment[segment] == 0) {
@@ -720,17 +827,19 @@ public final class ChunkRunner {
     private void saveSegment(int segment, String key, boolean checkpoint) throws IOException {
       int start = segment * segmentLines;
       int end = Math.min(lines.size(), start + segmentLines);
-      List<Segment.Entry> entries = new ArrayList<>(end - start);
+      List<Integer> indexes = new ArrayList<>(end - start);
+      List<Stored> stored = new ArrayList<>(end - start);
       long segmentCompleted = 0;
       long segmentFailed = 0;
       Usage segmentUsage = Usage.ZERO;
       synchronized (lock) {
         for (int i = start; i < end; i++) {
-          Result result = results[i];
+          Stored result = results[i];
           if (result == null) {
             continue;
           }
-          entries.add(new Segment.Entry(i, result.success(), result.line()));
+          indexes.add(i);
+          stored.add(result);
           if (result.success()) {
             segmentCompleted++;
             segmentUsage = segmentUsage.plus(result.usage());
@@ -744,7 +853,14 @@ public final class ChunkRunner {
       }
       Segment.Summary summary = new Segment.Summary(segmentCompleted, segmentFailed, segmentUsage);
       try (FileStore.Pending pending = store.create(key)) {
-        Segment.write(json, pending.stream(), summary, entries);
+        OutputStream out = pending.stream();
+        Segment.writeHeader(json, out, summary);
+        for (int e = 0; e < indexes.size(); e++) {
+          Stored result = stored.get(e);
+          Segment.writeEntryStart(out, indexes.get(e), result.success());
+          spool.copyTo(result.position(), result.length(), out);
+          out.write('\n');
+        }
         pending.commit();
       }
       if (!checkpoint) {
@@ -756,15 +872,6 @@ public final class ChunkRunner {
       completed += summary.completed();
       failedLines += summary.failed();
       usage = usage.plus(summary.usage());
-    }
-
-    private JsonNode parseOrNull(byte[] body) {
-      try {
-        JsonNode node = json.readTree(body);
-        return node != null && node.isContainerNode() ? node : null;
-      } catch (IOException e) {
-        return null;
-      }
     }
 
     private String requestId(InferenceResponse response) {

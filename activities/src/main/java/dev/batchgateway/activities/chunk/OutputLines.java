@@ -26,6 +26,10 @@ public final class OutputLines {
     BATCH_CANCELLED(
         "batch_cancelled", "This request was not executed because the batch was cancelled."),
     REQUEST_TIMEOUT("request_timeout", "The inference server did not answer this request in time."),
+    RESPONSE_TOO_LARGE(
+        "response_too_large",
+        "The inference server's response was larger than the gateway's limit"
+            + " (batches.maxResponseSize) and was not read."),
     BATCH_FAILED(
         "batch_failed",
         "This request could not be executed: the inference server was unreachable.");

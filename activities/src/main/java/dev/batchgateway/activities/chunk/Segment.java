@@ -34,6 +34,17 @@ public final class Segment {
   public static void write(
       ObjectMapper json, OutputStream out, Summary summary, List<Entry> entries)
       throws IOException {
+    writeHeader(json, out, summary);
+    for (Entry entry : entries) {
+      writeEntryStart(out, entry.index(), entry.success());
+      out.write(entry.line());
+      out.write('\n');
+    }
+  }
+
+  /** Writes the header line; entries follow. */
+  public static void writeHeader(ObjectMapper json, OutputStream out, Summary summary)
+      throws IOException {
     ObjectNode header = json.createObjectNode();
     header.put("completed", summary.completed());
     header.put("failed", summary.failed());
@@ -45,14 +56,15 @@ public final class Segment {
     usage.put("total_tokens", summary.usage().totalTokens());
     out.write(json.writeValueAsBytes(header));
     out.write('\n');
-    for (Entry entry : entries) {
-      out.write(entry.success() ? 'O' : 'E');
-      out.write('\t');
-      out.write(Integer.toString(entry.index()).getBytes(StandardCharsets.US_ASCII));
-      out.write('\t');
-      out.write(entry.line());
-      out.write('\n');
-    }
+  }
+
+  /** Writes what precedes an entry's result line, which the caller writes, then a line break. */
+  public static void writeEntryStart(OutputStream out, int index, boolean success)
+      throws IOException {
+    out.write(success ? 'O' : 'E');
+    out.write('\t');
+    out.write(Integer.toString(index).getBytes(StandardCharsets.US_ASCII));
+    out.write('\t');
   }
 
   /** Reads a segment, handing each entry to {@code reader}, and returns its header. */

@@ -1,5 +1,7 @@
 package dev.batchgateway.activities.finalize;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.StorageKeys;
@@ -147,7 +149,7 @@ public final class Finalizer {
       int index = 0;
       while ((line = lines.readLine()) != null) {
         if (!answered.get(index)) {
-          String customId = json.readTree(line).path("custom_id").asText();
+          String customId = customIdOf(line);
           err.write(
               OutputLines.unanswered(
                   Ids.derivedRequestId(batchId, chunk, index), customId, missingReason, null));
@@ -156,6 +158,23 @@ public final class Finalizer {
         }
         index++;
       }
+    }
+  }
+
+  /** The line's {@code custom_id}, read without building the line's tree. */
+  private String customIdOf(String line) throws IOException {
+    try (JsonParser parser = json.createParser(line)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return "";
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        if (parser.nextToken() == JsonToken.VALUE_STRING && field.equals("custom_id")) {
+          return parser.getText();
+        }
+        parser.skipChildren();
+      }
+      return "";
     }
   }
 

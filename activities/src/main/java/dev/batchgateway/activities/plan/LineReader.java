@@ -6,25 +6,32 @@ import java.util.Arrays;
 
 /**
  * Splits a byte stream into lines without decoding it, remembering where each line starts. Holds
- * one line in memory at a time. A trailing {@code \r} is dropped, so CRLF files read like LF ones.
+ * one line in memory at a time, and of a line longer than the limit only its first {@code
+ * maxLineBytes}: the rest is counted and skipped. A trailing {@code \r} is dropped, so CRLF files
+ * read like LF ones.
  */
-final class LineReader {
+public final class LineReader {
   private final InputStream in;
+  private final int maxLineBytes;
   private final byte[] buffer = new byte[64 * 1024];
   private int bufferPos;
   private int bufferEnd;
   private long streamPos;
-  private byte[] line = new byte[8 * 1024];
+  private byte[] line;
   private int lineLength;
   private long lineOffset;
+  private long fullLength;
 
-  LineReader(InputStream in) {
+  public LineReader(InputStream in, int maxLineBytes) {
     this.in = in;
+    this.maxLineBytes = maxLineBytes;
+    this.line = new byte[Math.min(8 * 1024, maxLineBytes + 1)];
   }
 
   /** Advances to the next line; false at the end of the stream. */
-  boolean next() throws IOException {
+  public boolean next() throws IOException {
     lineLength = 0;
+    fullLength = 0;
     lineOffset = streamPos;
     boolean sawAny = false;
     while (true) {
@@ -54,33 +61,54 @@ final class LineReader {
   }
 
   private void trimCarriageReturn() {
-    if (lineLength > 0 && line[lineLength - 1] == '\r') {
+    if (lineLength > 0 && lineLength == fullLength && line[lineLength - 1] == '\r') {
       lineLength--;
+      fullLength--;
     }
   }
 
   private void append(int from, int count) {
+    fullLength += count;
+    count = Math.min(count, maxLineBytes + 1 - lineLength);
+    if (count <= 0) {
+      return;
+    }
     if (lineLength + count > line.length) {
-      line = Arrays.copyOf(line, Math.max(line.length * 2, lineLength + count));
+      int capacity =
+          (int) Math.min(maxLineBytes + 1L, Math.max(line.length * 2L, lineLength + count));
+      line = Arrays.copyOf(line, capacity);
     }
     System.arraycopy(buffer, from, line, lineLength, count);
     lineLength += count;
   }
 
-  byte[] bytes() {
+  public byte[] bytes() {
     return line;
   }
 
-  int length() {
+  public int length() {
     return lineLength;
   }
 
+  /**
+   * Whether the current line is longer than the limit; then {@link #bytes()} holds only its start
+   * and {@link #fullLength()} says how long it is.
+   */
+  public boolean tooLong() {
+    return fullLength > maxLineBytes;
+  }
+
+  /** Length of the current line in bytes, including any part past the limit. */
+  public long fullLength() {
+    return fullLength;
+  }
+
   /** Byte offset of the current line in the stream. */
-  long offset() {
+  public long offset() {
     return lineOffset;
   }
 
-  boolean isBlank() {
+  public boolean isBlank() {
     for (int i = 0; i < lineLength; i++) {
       byte b = line[i];
       if (b != ' ' && b != '\t' && b != '\r') {

@@ -1,10 +1,14 @@
 package dev.batchgateway.activities.plan;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.model.BatchError;
 import java.io.IOException;
 import java.util.function.Predicate;
@@ -33,24 +37,70 @@ public final class LineValidator {
   private final String endpoint;
   private final Predicate<String> modelServed;
   private final int completionPrefixChars;
+  private final BatchSettings.Limits limits;
 
   public LineValidator(
       ObjectMapper json,
       String endpoint,
       Predicate<String> modelServed,
-      int completionPrefixChars) {
+      int completionPrefixChars,
+      BatchSettings.Limits limits) {
+    // A line's tree is bounded by the line's length and depth; Jackson enforces both while it
+    // parses, before building anything deeper or longer.
+    JsonFactory factory = json.getFactory().copy();
+    factory.setStreamReadConstraints(
+        StreamReadConstraints.builder()
+            .maxNestingDepth(limits.maxJsonDepth())
+            .maxDocumentLength(limits.maxLineBytes())
+            .maxStringLength(
+                Math.max(limits.maxLineBytes(), StreamReadConstraints.DEFAULT_MAX_STRING_LEN))
+            .build());
     // A line is one JSON value; anything after it makes the line invalid, not ignored.
     this.reader =
-        json.readerFor(JsonNode.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        json.copyWith(factory)
+            .readerFor(JsonNode.class)
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    this.limits = limits;
     this.endpoint = endpoint;
     this.modelServed = modelServed;
     this.completionPrefixChars = completionPrefixChars;
   }
 
+  /** The error of a line longer than {@code maxLineBytes}, which is never parsed. */
+  public BatchError tooLarge(long length, int lineNumber) {
+    return new BatchError(
+        "line_too_large",
+        "This line is "
+            + length
+            + " bytes; a line may be at most "
+            + limits.maxLineBytes()
+            + " bytes (batches.maxLineSize).",
+        null,
+        lineNumber);
+  }
+
   public Verdict check(byte[] bytes, int length, int lineNumber) {
+    if (length > limits.maxLineBytes()) {
+      return new Verdict(null, tooLarge(length, lineNumber));
+    }
     JsonNode node;
     try {
       node = reader.readValue(bytes, 0, length);
+    } catch (StreamConstraintsException e) {
+      if (e.getMessage() != null && e.getMessage().contains("nesting depth")) {
+        return Verdict.error(
+            "json_too_deep",
+            "This line nests arrays and objects more than "
+                + limits.maxJsonDepth()
+                + " levels deep (batches.maxJsonDepth).",
+            null,
+            lineNumber);
+      }
+      return Verdict.error(
+          "invalid_json_line",
+          "This line is not accepted: " + e.getOriginalMessage(),
+          null,
+          lineNumber);
     } catch (JsonProcessingException e) {
       node = null;
     } catch (IOException e) {
@@ -89,7 +139,7 @@ public final class LineValidator {
       return Verdict.error(
           "invalid_url",
           "The url '"
-              + node.get("url").asText()
+              + shown(node.get("url").asText())
               + "' does not match the batch endpoint '"
               + endpoint
               + "'.",
@@ -127,7 +177,7 @@ public final class LineValidator {
     if (!modelServed.test(model.asText())) {
       return Verdict.error(
           "model_not_found",
-          "The model '" + model.asText() + "' is not served by this gateway.",
+          "The model '" + shown(model.asText()) + "' is not served by this gateway.",
           "body.model",
           lineNumber);
     }
@@ -136,6 +186,14 @@ public final class LineValidator {
             customId.asText(),
             model.asText(),
             PrefixKeys.of(endpoint, body, completionPrefixChars)));
+  }
+
+  /**
+   * A value of the input as error messages quote it: cut at 256 characters, since a batch keeps up
+   * to {@code maxReportedErrors} messages and a value can be as long as a line.
+   */
+  static String shown(String value) {
+    return value.length() <= 256 ? value : value.substring(0, 256) + "...";
   }
 
   private String requiredInput() {

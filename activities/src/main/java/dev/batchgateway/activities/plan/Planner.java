@@ -10,9 +10,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
 import java.util.function.LongConsumer;
 import java.util.function.Predicate;
 
@@ -34,6 +38,14 @@ public final class Planner {
   private final ObjectMapper json;
   private final FileStore store;
   private final BatchSettings settings;
+
+  /**
+   * One line's JSON tree at a time on this worker, however many plans run: a tree can take about 30
+   * times its line's bytes (a line of empty objects), so this keeps planning's memory at one tree
+   * of {@code maxLineSize} rather than one per lifecycle activity slot. Parsing a line takes
+   * microseconds, so plans hardly wait for each other.
+   */
+  private final Semaphore trees = new Semaphore(1);
 
   public Planner(ObjectMapper json, FileStore store, BatchSettings settings) {
     this.json = json;
@@ -54,9 +66,10 @@ public final class Planner {
       LongConsumer progress)
       throws IOException {
     LineValidator validator =
-        new LineValidator(json, endpoint, modelServed, settings.completionPrefixChars());
+        new LineValidator(
+            json, endpoint, modelServed, settings.completionPrefixChars(), settings.limits());
     LineIndex index = new LineIndex();
-    Set<String> customIds = new HashSet<>();
+    CustomIds customIds = new CustomIds();
     Map<String, Integer> models = new HashMap<>();
     String firstModel = null;
     ErrorList errors = new ErrorList(settings.maxReportedErrors());
@@ -64,21 +77,30 @@ public final class Planner {
     int lineNumber = 0;
 
     try (InputStream in = store.open(inputKey)) {
-      LineReader reader = new LineReader(in);
+      LineReader reader = new LineReader(in, settings.limits().maxLineBytes());
       while (reader.next()) {
         lineNumber++;
         if (lineNumber % PROGRESS_EVERY_LINES == 0) {
           progress.accept(lineNumber);
         }
-        if (reader.isBlank()) {
+        if (!reader.tooLong() && reader.isBlank()) {
           continue;
         }
         requests++;
         if (requests > settings.maxRequests()) {
           continue;
         }
-        LineValidator.Verdict verdict =
-            validator.check(reader.bytes(), reader.length(), lineNumber);
+        if (reader.tooLong()) {
+          errors.add(validator.tooLarge(reader.fullLength(), lineNumber));
+          continue;
+        }
+        LineValidator.Verdict verdict;
+        trees.acquireUninterruptibly();
+        try {
+          verdict = validator.check(reader.bytes(), reader.length(), lineNumber);
+        } finally {
+          trees.release();
+        }
         if (verdict.error() != null) {
           errors.add(verdict.error());
           continue;
@@ -89,7 +111,7 @@ public final class Planner {
               new BatchError(
                   "duplicate_custom_id",
                   "The custom_id '"
-                      + line.customId()
+                      + LineValidator.shown(line.customId())
                       + "' appears more than once; each custom_id must be unique in the file.",
                   "custom_id",
                   lineNumber));
@@ -143,21 +165,35 @@ public final class Planner {
       }
     }
     int chunkLines = settings.chunkLines();
-    int chunkCount = (order.length + chunkLines - 1) / chunkLines;
+    long chunkBytes = settings.limits().chunkBytes();
+    int chunkCount = 0;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-      for (int chunk = 0; chunk < chunkCount; chunk++) {
+      int next = 0;
+      while (next < order.length) {
         try (FileStore.Pending pending =
-            store.create(StorageKeys.chunkInput(tenant, batchId, chunk))) {
+            store.create(StorageKeys.chunkInput(tenant, batchId, chunkCount))) {
           OutputStream out = pending.stream();
-          int end = Math.min(order.length, (chunk + 1) * chunkLines);
-          for (int i = chunk * chunkLines; i < end; i++) {
-            int line = order[i];
+          int lines = 0;
+          long bytes = 0;
+          // A chunk ends at chunkLines lines or before chunkBytes bytes; its first line always
+          // fits,
+          // since no line is longer than maxLineSize <= chunkBytes.
+          while (next < order.length && lines < chunkLines) {
+            int line = order[next];
+            long size = index.length(line) + 1L;
+            if (lines > 0 && bytes + size > chunkBytes) {
+              break;
+            }
             buffer = copyLine(channel, index.offset(line), index.length(line), buffer, out);
+            bytes += size;
+            lines++;
+            next++;
           }
           pending.commit();
         }
-        progress.accept((long) (chunk + 1) * chunkLines);
+        chunkCount++;
+        progress.accept(next);
       }
     } finally {
       if (local.isEmpty()) {
@@ -185,6 +221,31 @@ public final class Planner {
     out.write(buffer.array(), 0, length);
     out.write('\n');
     return buffer;
+  }
+
+  /**
+   * The custom_ids seen, as 128-bit digests: a fixed 16 bytes an id, however long the ids are (they
+   * are bounded only by the line), at odds of a false duplicate of about 2^-100.
+   */
+  private static final class CustomIds {
+    private final Set<Digest> seen = new HashSet<>();
+    private final MessageDigest sha256;
+
+    private record Digest(long high, long low) {}
+
+    CustomIds() {
+      try {
+        sha256 = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("Every JDK has SHA-256", e);
+      }
+    }
+
+    /** False when the id was seen before. */
+    boolean add(String customId) {
+      ByteBuffer hash = ByteBuffer.wrap(sha256.digest(customId.getBytes(StandardCharsets.UTF_8)));
+      return seen.add(new Digest(hash.getLong(), hash.getLong()));
+    }
   }
 
   /** Validation errors up to a cap; past it only counted, then summarized in one last entry. */

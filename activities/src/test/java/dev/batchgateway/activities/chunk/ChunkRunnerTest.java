@@ -21,6 +21,7 @@ import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.port.RequestContext;
+import dev.batchgateway.activities.port.ResponseTooLargeException;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.activities.testing.RecordingMetadataStore;
 import dev.batchgateway.activities.testing.ScriptedInferenceClient;
@@ -421,6 +422,31 @@ class ChunkRunnerTest {
     assertThat(saved.line().get("response").isNull()).isTrue();
     assertThat(saved.line().at("/error/code").asText()).isEqualTo("batch_failed");
     assertThat(saved.line().at("/error/message").asText()).contains("Connection refused");
+  }
+
+  @Test
+  void aResponseOverTheLimitIsResponseTooLargeAndNotRetried() throws Exception {
+    writeChunk(ids(3));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script(
+                "r-1",
+                fail(new IOException("body", new ResponseTooLargeException(16 * 1024 * 1024))));
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 2, 1));
+    assertThat(client.attempts("r-1")).isEqualTo(1);
+    Saved saved = entryFor("r-1");
+    assertThat(saved.success()).isFalse();
+    assertThat(saved.line().get("response").isNull()).isTrue();
+    assertThat(saved.line().at("/error/code").asText()).isEqualTo("response_too_large");
+    assertThat(saved.line().at("/error/message").asText())
+        .contains("batches.maxResponseSize")
+        .contains("16777216 bytes");
+    assertThat(entryFor("r-0").success()).isTrue();
+    assertThat(entryFor("r-2").success()).isTrue();
+    assertThat(limiter.available("pool-m1")).isEqualTo(PERMITS);
   }
 
   @Test

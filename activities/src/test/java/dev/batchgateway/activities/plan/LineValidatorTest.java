@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.model.BatchError;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -19,7 +20,9 @@ class LineValidatorTest {
       "{\"model\":\"m1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
   private static LineValidator.Verdict check(String endpoint, String line, int lineNumber) {
-    LineValidator validator = new LineValidator(JSON, endpoint, Set.of("m1")::contains, 16);
+    LineValidator validator =
+        new LineValidator(
+            JSON, endpoint, Set.of("m1")::contains, 16, BatchSettings.Limits.defaults());
     byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
     // The planner hands over a reused buffer that is longer than the line.
     byte[] buffer = new byte[bytes.length + 32];

@@ -240,6 +240,87 @@ class PlannerTest {
     assertThat(allChunkLines(5)).containsExactlyInAnyOrderElementsOf(lines);
   }
 
+  private static BatchSettings limited(int maxLineBytes, int maxJsonDepth, long chunkBytes) {
+    return settings(100, 100, 10)
+        .withLimits(new BatchSettings.Limits(maxLineBytes, maxJsonDepth, chunkBytes, 1 << 20));
+  }
+
+  @Test
+  void aLineOverMaxLineSizeFailsWithItsLineNumber() throws IOException {
+    String fits = chat("r-1", "m1", "x".repeat(300));
+    String huge = chat("r-2", "m1", "y".repeat(5_000_000));
+    String content =
+        chat("r-0", "m1", "A") + "\n" + fits + "\r\n" + huge + "\n" + chat("r-3", "m1", "A");
+
+    Plan plan = plan(content, limited(fits.length(), 32, 1 << 20), false);
+
+    assertThat(plan.valid()).isFalse();
+    assertThat(plan.totalLines()).isEqualTo(4);
+    assertThat(plan.errors())
+        .containsExactly(
+            new BatchError(
+                "line_too_large",
+                "This line is "
+                    + huge.length()
+                    + " bytes; a line may be at most "
+                    + fits.length()
+                    + " bytes (batches.maxLineSize).",
+                null,
+                3));
+    assertThat(batchObjects()).isEmpty();
+  }
+
+  @Test
+  void aLineNestedDeeperThanMaxJsonDepthFails() throws IOException {
+    String deep = "[".repeat(40) + "]".repeat(40);
+    String line =
+        "{\"custom_id\":\"r-1\",\"method\":\"POST\",\"url\":\""
+            + CHAT
+            + "\",\"body\":{\"model\":\"m1\",\"messages\":[],\"x\":"
+            + deep
+            + "}}";
+    String content = chat("r-0", "m1", "A") + "\n" + line + "\n";
+
+    Plan plan = plan(content, limited(1 << 20, 32, 1 << 20), false);
+
+    assertThat(plan.errors())
+        .extracting(BatchError::code, BatchError::line)
+        .containsExactly(tuple("json_too_deep", 2));
+    assertThat(plan.errors().getFirst().message()).contains("32 levels").contains("maxJsonDepth");
+  }
+
+  @Test
+  void aLongDuplicateCustomIdIsQuotedShortened() throws IOException {
+    String id = "d".repeat(100_000);
+    String content = chat(id, "m1", "A") + "\n" + chat(id, "m1", "A") + "\n";
+
+    Plan plan = plan(content, settings(10, 100, 10), false);
+
+    assertThat(plan.errors()).extracting(BatchError::code).containsExactly("duplicate_custom_id");
+    assertThat(plan.errors().getFirst().message())
+        .hasSizeLessThan(400)
+        .contains("d".repeat(256) + "...'");
+  }
+
+  @Test
+  void chunksEndAtChunkBytesAsWellAsAtChunkLines() throws IOException {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      lines.add(chat("r-" + i, "m1", "A" + "z".repeat(i == 4 ? 900 : 0)));
+    }
+    int small = lines.get(0).length() + 1;
+    // Three small lines fit a chunk; the long one fits only a chunk of its own.
+    Plan plan = plan(String.join("\n", lines) + "\n", limited(2000, 32, 3L * small + 2), false);
+
+    assertThat(plan.valid()).isTrue();
+    List<List<String>> chunks = new ArrayList<>();
+    for (int chunk = 0; chunk < plan.chunkCount(); chunk++) {
+      chunks.add(chunkLines(chunk));
+    }
+    assertThat(chunks).extracting(List::size).containsExactly(3, 1, 1, 3, 2);
+    assertThat(allChunkLines(plan.chunkCount())).containsExactlyElementsOf(lines);
+  }
+
   @Test
   void aDuplicateCustomIdIsReportedAtItsSecondLine() throws IOException {
     String content =

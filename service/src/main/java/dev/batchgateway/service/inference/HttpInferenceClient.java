@@ -31,13 +31,28 @@ public final class HttpInferenceClient implements InferenceClient {
   private final Map<String, InferencePool> pools = new LinkedHashMap<>();
   private final Map<String, PoolRetry> retries = new LinkedHashMap<>();
 
+  /** Most bytes of one answer read when no limit is given. */
+  public static final int DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+  public HttpInferenceClient(
+      InferenceSettings settings,
+      PoolRetry defaultRetry,
+      ObjectMapper json,
+      Clock clock,
+      Function<String, String> env) {
+    this(settings, defaultRetry, DEFAULT_MAX_RESPONSE_BYTES, json, clock, env);
+  }
+
   /**
    * @param defaultRetry the retry settings under {@code batches:}, which pools may override
+   * @param maxResponseBytes most bytes of one answer read; a longer one fails the request with
+   *     {@link dev.batchgateway.activities.port.ResponseTooLargeException}
    * @param env reads the environment variables holding API keys and trust store passwords
    */
   public HttpInferenceClient(
       InferenceSettings settings,
       PoolRetry defaultRetry,
+      int maxResponseBytes,
       ObjectMapper json,
       Clock clock,
       Function<String, String> env) {
@@ -55,6 +70,7 @@ public final class HttpInferenceClient implements InferenceClient {
               new RankingHeaders(pool.headersOr(settings.getHeaders())),
               Duration.ofMillis(pool.getEndpointCooldown().toMilliseconds()),
               Duration.ofMillis(settings.getModelsRefresh().toMilliseconds()),
+              maxResponseBytes,
               json,
               clock,
               System::nanoTime));

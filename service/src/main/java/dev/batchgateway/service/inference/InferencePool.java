@@ -44,6 +44,7 @@ final class InferencePool {
   private final Clock clock;
   private final LongSupplier nanoTime;
   private final long refreshMillis;
+  private final int maxResponseBytes;
   private final AtomicInteger turn = new AtomicInteger();
   private final Object discoveryLock = new Object();
   private volatile Set<String> discoveredModels;
@@ -60,6 +61,7 @@ final class InferencePool {
       RankingHeaders headers,
       Duration cooldown,
       Duration modelsRefresh,
+      int maxResponseBytes,
       ObjectMapper json,
       Clock clock,
       LongSupplier nanoTime) {
@@ -69,6 +71,7 @@ final class InferencePool {
     this.headers = headers;
     this.cooldown = cooldown;
     this.refreshMillis = modelsRefresh.toMillis();
+    this.maxResponseBytes = maxResponseBytes;
     this.json = json;
     this.clock = clock;
     this.nanoTime = nanoTime;
@@ -98,7 +101,7 @@ final class InferencePool {
     endpoint.inFlight.incrementAndGet();
     CompletableFuture<HttpResponse<byte[]>> answer;
     try {
-      answer = endpoint.http.sendAsync(http, HttpResponse.BodyHandlers.ofByteArray());
+      answer = endpoint.http.sendAsync(http, CappedBody.handler(maxResponseBytes));
     } catch (RuntimeException e) {
       endpoint.inFlight.decrementAndGet();
       return CompletableFuture.failedFuture(e);
