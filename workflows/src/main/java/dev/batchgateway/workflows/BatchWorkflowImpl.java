@@ -3,7 +3,9 @@ package dev.batchgateway.workflows;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.Priority;
 import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TimeoutFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Promise;
@@ -42,9 +44,18 @@ public class BatchWorkflowImpl implements BatchWorkflow {
    */
   static final String LIFECYCLE_QUEUE_CHANGE = "lifecycle-queue-cancel-first";
 
+  /**
+   * Version 1 makes every failure end the batch: a planning failure records its errors, a chunk
+   * that gave up fails the batch, and a finalize that failed for good is salvaged or, failing that,
+   * ended without files. Each adds commands older workflows did not emit.
+   */
+  static final String EVERY_BATCH_ENDS = "every-batch-ends";
+
   private BatchLifecycleActivities statusWriter;
   private BatchLifecycleActivities fileWork;
+  private BatchLifecycleActivities salvage;
   private boolean cancelChunksFirst;
+  private boolean everyBatchEnds;
 
   private BatchInput input;
   private BatchStatus status = BatchStatus.VALIDATING;
@@ -72,6 +83,14 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     }
     statusWriter = Workflow.newActivityStub(BatchLifecycleActivities.class, status);
     fileWork = Workflow.newActivityStub(BatchLifecycleActivities.class, files);
+    everyBatchEnds = Workflow.getVersion(EVERY_BATCH_ENDS, Workflow.DEFAULT_VERSION, 1) >= 1;
+    if (everyBatchEnds) {
+      ActivityOptions salvageOptions = ActivityPolicies.salvage();
+      if (lifecycleQueue) {
+        salvageOptions = ActivityPolicies.onLifecycleQueue(salvageOptions);
+      }
+      salvage = Workflow.newActivityStub(BatchLifecycleActivities.class, salvageOptions);
+    }
     // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
     if (!priorityDirty) {
       this.priority = input.priority();
@@ -83,6 +102,15 @@ public class BatchWorkflowImpl implements BatchWorkflow {
       plan = planUnlessFailed();
     } catch (ActivityFailure e) {
       log.error("Planning batch {} failed for good: {}", input.batchId(), e.getMessage());
+      if (everyBatchEnds) {
+        return endWithoutFiles(
+            List.of(
+                new BatchProblem(
+                    "planning_failed",
+                    "Planning the batch failed ("
+                        + failureKind(e)
+                        + "); none of its requests ran. Create the batch again.")));
+      }
       setStatus(BatchStatus.FAILED);
       return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
     }
@@ -288,24 +316,65 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   }
 
   private BatchOutcome finish(int chunkCount, long totalLines) {
-    BatchStatus terminal =
-        stop == StopReason.CANCEL
-            ? BatchStatus.CANCELLED
-            : stop == StopReason.EXPIRE ? BatchStatus.EXPIRED : BatchStatus.COMPLETED;
+    BatchStatus terminal = endAsStopped(BatchStatus.COMPLETED);
+    List<BatchProblem> problems = new ArrayList<>();
+    if (everyBatchEnds && !failedChunks.isEmpty()) {
+      problems.add(
+          new BatchProblem(
+              "chunk_failed",
+              failedChunks.size()
+                  + " of "
+                  + chunkCount
+                  + " chunks gave up after retries; their requests without a result are in the"
+                  + " error file with code batch_failed."));
+      terminal = endAsStopped(BatchStatus.FAILED);
+    }
     if (stop != null) {
       persistStop();
     } else {
       setStatus(BatchStatus.FINALIZING);
     }
-    FinalizeResult result =
-        fileWork.finalizeBatch(
-            new FinalizeRequest(
-                input.batchId(),
-                input.tenant(),
-                chunkCount,
-                totalLines,
-                terminal,
-                List.copyOf(failedChunks)));
+    FinalizeRequest request =
+        new FinalizeRequest(
+            input.batchId(),
+            input.tenant(),
+            chunkCount,
+            totalLines,
+            terminal,
+            List.copyOf(failedChunks),
+            problems,
+            false);
+    FinalizeResult result;
+    if (!everyBatchEnds) {
+      result = fileWork.finalizeBatch(request);
+    } else {
+      try {
+        result = fileWork.finalizeBatch(request);
+      } catch (ActivityFailure e) {
+        log.error("Finalizing batch {} failed for good: {}", input.batchId(), e.getMessage());
+        terminal = endAsStopped(BatchStatus.FAILED);
+        String why = "Writing the output and error files failed (" + failureKind(e) + ")";
+        try {
+          result =
+              salvage.finalizeBatch(
+                  request.salvaged(
+                      terminal,
+                      append(
+                          problems,
+                          new BatchProblem(
+                              "finalize_failed",
+                              why + "; the files hold every result that could be read back."))));
+        } catch (ActivityFailure again) {
+          log.error("Salvaging batch {} failed too: {}", input.batchId(), again.getMessage());
+          return endWithoutFiles(
+              append(
+                  problems,
+                  new BatchProblem(
+                      "finalize_failed",
+                      why + " twice; no output or error file could be written.")));
+        }
+      }
+    }
     status = terminal;
     Workflow.upsertTypedSearchAttributes(
         BatchSearchAttributes.STATUS.valueSet(terminal.wire()),
@@ -323,6 +392,46 @@ public class BatchWorkflowImpl implements BatchWorkflow {
             "error_file_id",
             String.valueOf(result.errorFileId())));
     return new BatchOutcome(terminal, result.counts());
+  }
+
+  /** The terminal status a stop asked for, or {@code otherwise} when nothing was stopped. */
+  private BatchStatus endAsStopped(BatchStatus otherwise) {
+    return stop == StopReason.CANCEL
+        ? BatchStatus.CANCELLED
+        : stop == StopReason.EXPIRE ? BatchStatus.EXPIRED : otherwise;
+  }
+
+  /**
+   * The last resort: a status write, retried until the database answers, that ends the batch with
+   * its problems as errors. It is allowed from every status the batch can be in here.
+   */
+  private BatchOutcome endWithoutFiles(List<BatchProblem> problems) {
+    BatchStatus terminal = endAsStopped(BatchStatus.FAILED);
+    statusWriter.failBatch(new BatchFailure(input.batchId(), input.tenant(), terminal, problems));
+    status = terminal;
+    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.STATUS.valueSet(terminal.wire()));
+    return new BatchOutcome(terminal, RequestCounts.ZERO);
+  }
+
+  private static List<BatchProblem> append(List<BatchProblem> problems, BatchProblem more) {
+    List<BatchProblem> all = new ArrayList<>(problems);
+    all.add(more);
+    return all;
+  }
+
+  /**
+   * What kind of failure ended an activity, fit to show a tenant: the failure type, never the
+   * message, which may name servers or paths.
+   */
+  private static String failureKind(ActivityFailure failure) {
+    Throwable cause = failure.getCause();
+    if (cause instanceof ApplicationFailure application) {
+      return application.getType();
+    }
+    if (cause instanceof TimeoutFailure) {
+      return "timeout";
+    }
+    return cause == null ? "unknown" : cause.getClass().getSimpleName();
   }
 
   /** A cancel is shown as {@code cancelling} right away; an expiry has no intermediate status. */

@@ -16,7 +16,8 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   enum ChunkMode {
     SUCCEED,
     BLOCK_UNTIL_CANCELLED,
-    FAIL_RETRYABLY
+    FAIL_RETRYABLY,
+    FAIL_FOR_GOOD
   }
 
   final List<BatchStatus> statuses = new CopyOnWriteArrayList<>();
@@ -42,6 +43,17 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   final CountDownLatch planStarted = new CountDownLatch(1);
   volatile CountDownLatch planGate = new CountDownLatch(0);
 
+  /** Planning fails for good: the activity throws a non-retryable failure. */
+  volatile boolean planFails;
+
+  /** A normal finalize fails for good; a salvage finalize then fails too if set. */
+  volatile boolean finalizeFails;
+
+  volatile boolean salvageFails;
+
+  /** Every last-resort end the workflow asked for. */
+  final List<BatchFailure> failures = new CopyOnWriteArrayList<>();
+
   @Override
   public PlanResult plan(PlanRequest request) {
     noteQueue();
@@ -51,6 +63,9 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw Activity.wrap(e);
+    }
+    if (planFails) {
+      throw ApplicationFailure.newNonRetryableFailure("input unreadable", "TEST_PLAN");
     }
     return plan;
   }
@@ -74,8 +89,17 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   public FinalizeResult finalizeBatch(FinalizeRequest request) {
     noteQueue();
     finalizations.add(request);
+    if (request.salvage() ? salvageFails : finalizeFails) {
+      throw ApplicationFailure.newNonRetryableFailure("segment damaged", "corrupt_checkpoint");
+    }
     return new FinalizeResult(
         new RequestCounts(request.totalLines(), request.totalLines(), 0), "file-out", null);
+  }
+
+  @Override
+  public void failBatch(BatchFailure failure) {
+    noteQueue();
+    failures.add(failure);
   }
 
   @Override
@@ -88,6 +112,8 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
         return new ChunkOutcome(task.chunkIndex(), 1, 0);
       }
       case FAIL_RETRYABLY -> throw ApplicationFailure.newFailure("backend down", "TEST");
+      case FAIL_FOR_GOOD ->
+          throw ApplicationFailure.newNonRetryableFailure("chunk broken", "TEST_CHUNK");
       default -> {
         while (true) {
           try {
