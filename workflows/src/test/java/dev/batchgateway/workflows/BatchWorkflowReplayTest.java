@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * histories into {@code target/histories}; after a deliberate, versioned change, copy them next to
  * the old ones. Files without a suffix predate every version marker; {@code -v1} files were
  * recorded with {@link BatchWorkflowImpl#LIFECYCLE_QUEUE_CHANGE} at version 1, {@code -v2} files
- * also with {@link BatchWorkflowImpl#EVERY_BATCH_ENDS} at version 1.
+ * also with {@link BatchWorkflowImpl#EVERY_BATCH_ENDS} at version 1, {@code -v3} files also with
+ * {@link BatchWorkflowImpl#BOUNDED_HISTORY} at version 1.
  */
 class BatchWorkflowReplayTest {
 
@@ -43,7 +44,13 @@ class BatchWorkflowReplayTest {
     Files.createDirectories(out);
     for (String scenario :
         List.of(
-            "completed", "cancelled", "failed", "planning-failed", "chunk-failed", "salvaged")) {
+            "completed",
+            "cancelled",
+            "failed",
+            "planning-failed",
+            "chunk-failed",
+            "salvaged",
+            "resumed")) {
       WorkflowExecutionHistory history = record(scenario);
       WorkflowReplayer.replayWorkflowExecution(history, BatchWorkflowImpl.class);
       Files.writeString(out.resolve(scenario + ".json"), history.toJson(true));
@@ -93,6 +100,10 @@ class BatchWorkflowReplayTest {
           activities.chunkMode = FakeActivities.ChunkMode.FAIL_FOR_GOOD;
           workflow.run(input);
         }
+        case "resumed" ->
+            workflow.run(
+                input.continuedWith(
+                    5, new BatchResume(10, 3, "model-a", List.of(2, 1), List.of(), 1, 4, 0)));
         case "salvaged" -> {
           activities.finalizeFails = true;
           workflow.run(input);

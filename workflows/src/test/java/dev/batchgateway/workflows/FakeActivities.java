@@ -6,6 +6,7 @@ import io.temporal.failure.ApplicationFailure;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,7 +18,9 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     SUCCEED,
     BLOCK_UNTIL_CANCELLED,
     FAIL_RETRYABLY,
-    FAIL_FOR_GOOD
+    FAIL_FOR_GOOD,
+    /** Heartbeats until {@link #chunkGate} opens, then succeeds; a cancel ends it. */
+    GATED
   }
 
   final List<BatchStatus> statuses = new CopyOnWriteArrayList<>();
@@ -35,9 +38,18 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   volatile CountDownLatch cancellingGate = new CountDownLatch(0);
 
   final List<Integer> priorities = new CopyOnWriteArrayList<>();
+
+  /** Released once per recorded priority. */
+  final Semaphore priorityRecorded = new Semaphore(0);
+
   final List<ChunkTask> chunkTasks = new CopyOnWriteArrayList<>();
   final List<FinalizeRequest> finalizations = new CopyOnWriteArrayList<>();
   final CountDownLatch chunkStarted = new CountDownLatch(1);
+  final CountDownLatch chunkGate = new CountDownLatch(1);
+
+  /** The index of every chunk run that succeeded. */
+  final List<Integer> chunksSucceeded = new CopyOnWriteArrayList<>();
+
   volatile PlanResult plan = new PlanResult(true, 10, 3, "model-a");
   volatile ChunkMode chunkMode = ChunkMode.SUCCEED;
   final CountDownLatch planStarted = new CountDownLatch(1);
@@ -83,6 +95,7 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   public void recordPriority(PriorityChange change) {
     noteQueue();
     priorities.add(change.priority());
+    priorityRecorded.release();
   }
 
   @Override
@@ -109,6 +122,19 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     chunkStarted.countDown();
     switch (chunkMode) {
       case SUCCEED -> {
+        chunksSucceeded.add(task.chunkIndex());
+        return new ChunkOutcome(task.chunkIndex(), 1, 0);
+      }
+      case GATED -> {
+        try {
+          while (!chunkGate.await(20, TimeUnit.MILLISECONDS)) {
+            Activity.getExecutionContext().heartbeat(null);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw Activity.wrap(e);
+        }
+        chunksSucceeded.add(task.chunkIndex());
         return new ChunkOutcome(task.chunkIndex(), 1, 0);
       }
       case FAIL_RETRYABLY -> throw ApplicationFailure.newFailure("backend down", "TEST");
