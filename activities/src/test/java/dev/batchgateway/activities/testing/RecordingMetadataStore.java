@@ -38,6 +38,9 @@ public final class RecordingMetadataStore implements MetadataStore {
   public final List<ProgressCall> progress = new CopyOnWriteArrayList<>();
   public final List<CompleteCall> completions = new CopyOnWriteArrayList<>();
 
+  /** Each batch's status, by batch id; moves follow {@link BatchStatus#canMoveTo}. */
+  public final Map<String, BatchStatus> statuses = new ConcurrentHashMap<>();
+
   /** The errors last recorded, by batch id. */
   public final Map<String, List<BatchError>> errors = new ConcurrentHashMap<>();
 
@@ -51,7 +54,7 @@ public final class RecordingMetadataStore implements MetadataStore {
 
   @Override
   public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
-    throw new UnsupportedOperationException();
+    return Optional.ofNullable(statuses.get(batchId));
   }
 
   @Override
@@ -67,7 +70,12 @@ public final class RecordingMetadataStore implements MetadataStore {
   @Override
   public boolean transitionStatus(
       String tenant, String batchId, BatchStatus next, long atEpochSeconds) {
-    throw new UnsupportedOperationException();
+    BatchStatus current = statuses.get(batchId);
+    if (current == null || !current.canMoveTo(next)) {
+      return false;
+    }
+    statuses.put(batchId, next);
+    return true;
   }
 
   @Override
