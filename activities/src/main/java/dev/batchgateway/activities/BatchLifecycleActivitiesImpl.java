@@ -23,6 +23,7 @@ import io.temporal.activity.Activity;
 import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -36,6 +37,9 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
 
   /** Failure type of a finalize that met a damaged checkpoint segment; not retried. */
   public static final String CORRUPT_CHECKPOINT = "corrupt_checkpoint";
+
+  /** Failure type of a plan whose input file has a row but no bytes; not retried. */
+  public static final String INPUT_MISSING = "input_missing";
 
   private final MetadataStore metadata;
   private final InferenceClient inference;
@@ -93,6 +97,10 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
             plan.errors().size());
       }
       return new PlanResult(plan.valid(), plan.totalLines(), plan.chunkCount(), plan.model());
+    } catch (NoSuchFileException e) {
+      // The file's row exists but its bytes are gone: reading again will not bring them back.
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          "The input file's bytes are missing from the file store", INPUT_MISSING, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -74,4 +74,23 @@ class BatchEndsIT {
         .extracting(line -> line.at("/error/code").asText())
         .isSubsetOf("result_lost", "batch_cancelled", "");
   }
+
+  @Test
+  void anInputFileWhoseBytesAreGoneFailsTheBatchWithErrors() throws Exception {
+    Api api = new Api(APP.getLocalPort(), "sk-ends");
+    String fileId = api.uploadBatchFile(Lines.chatFile(3, 1, TestStack.model()));
+    Files.delete(
+        Path.of(APP.getConfiguration().getFiles().getRoot())
+            .resolve(StorageKeys.file(TENANT, fileId)));
+
+    String id = api.createBatch(fileId, "/v1/chat/completions", null).get("id").asText();
+    JsonNode batch = api.awaitTerminal(id, Duration.ofSeconds(60));
+
+    assertThat(batch.get("status").asText()).isEqualTo("failed");
+    assertThat(batch.get("failed_at").isNull()).isFalse();
+    assertThat(batch.at("/errors/data/0/code").asText()).isEqualTo("planning_failed");
+    assertThat(batch.at("/errors/data/0/message").asText()).contains("input_missing");
+    assertThat(batch.get("output_file_id").isNull()).isTrue();
+    assertThat(batch.get("error_file_id").isNull()).isTrue();
+  }
 }
