@@ -4,6 +4,7 @@ import io.temporal.activity.Activity;
 import io.temporal.client.ActivityCanceledException;
 import io.temporal.failure.ApplicationFailure;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -52,6 +53,10 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
 
   volatile PlanResult plan = new PlanResult(true, 10, 3, "model-a");
   volatile ChunkMode chunkMode = ChunkMode.SUCCEED;
+
+  /** Chunks that fail for good whatever {@link #chunkMode} says. */
+  volatile Set<Integer> brokenChunks = Set.of();
+
   final CountDownLatch planStarted = new CountDownLatch(1);
   volatile CountDownLatch planGate = new CountDownLatch(0);
 
@@ -120,6 +125,9 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     chunkTasks.add(task);
     chunkQueues.add(Activity.getExecutionContext().getInfo().getActivityTaskQueue());
     chunkStarted.countDown();
+    if (brokenChunks.contains(task.chunkIndex())) {
+      throw ApplicationFailure.newNonRetryableFailure("chunk broken", "TEST_CHUNK");
+    }
     switch (chunkMode) {
       case SUCCEED -> {
         chunksSucceeded.add(task.chunkIndex());

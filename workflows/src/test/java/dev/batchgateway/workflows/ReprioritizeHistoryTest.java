@@ -14,6 +14,7 @@ import io.temporal.worker.WorkerOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -103,6 +104,54 @@ class ReprioritizeHistoryTest {
     assertThat(activities.priorities).last().isEqualTo(8);
     assertThat(activities.priorities).hasSize(CHANGES);
     assertThat(activities.finalizations).hasSize(1);
+  }
+
+  @Test
+  void aRunThatMovesCarriesFailedChunksAndTheBatchEndsFailed(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 400, 4, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.GATED;
+    activities.brokenChunks = Set.of(0);
+    BatchWorkflow workflow =
+        client.newWorkflowStub(
+            BatchWorkflow.class,
+            WorkflowOptions.newBuilder()
+                .setWorkflowId("batch_moved")
+                .setTaskQueue(worker.getTaskQueue())
+                .build());
+    WorkflowExecution first =
+        WorkflowClient.start(
+            workflow::run,
+            new BatchInput(
+                "batch_moved",
+                "tenant-a",
+                "/v1/chat/completions",
+                "file-in",
+                env.currentTimeMillis() / 1000 + 86_400,
+                0,
+                2,
+                true));
+    assertThat(activities.chunkStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    int changes = 0;
+    while (runLengths(client, first).size() == 1) {
+      assertThat(changes).as("changes before the run moved").isLessThan(1_000);
+      workflow.reprioritize(new ReprioritizeRequest(changes % 2 == 0 ? 7 : 8));
+      assertThat(activities.priorityRecorded.tryAcquire(30, TimeUnit.SECONDS)).isTrue();
+      changes++;
+    }
+    activities.chunkGate.countDown();
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_moved").getResult(BatchOutcome.class);
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(activities.chunksSucceeded).containsExactlyInAnyOrder(1, 2, 3);
+    FinalizeRequest finalize = activities.finalizations.get(0);
+    assertThat(finalize.chunkCount()).isEqualTo(4);
+    assertThat(finalize.totalLines()).isEqualTo(400);
+    assertThat(finalize.failedChunks()).containsExactly(0);
+    assertThat(finalize.problems()).extracting(BatchProblem::code).containsExactly("chunk_failed");
+    assertThat(workflow.progress().priority()).isEqualTo(changes % 2 == 0 ? 8 : 7);
   }
 
   /** The number of events of each run, following continue-as-new from the first. */
