@@ -1,6 +1,7 @@
 package dev.batchgateway.activities;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.chunk.CorruptSegmentException;
 import dev.batchgateway.activities.finalize.Finalizer;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.FileRecord;
@@ -9,7 +10,9 @@ import dev.batchgateway.activities.plan.Planner;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.workflows.BatchFailure;
 import dev.batchgateway.workflows.BatchLifecycleActivities;
+import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.FinalizeRequest;
 import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.PlanRequest;
@@ -17,8 +20,10 @@ import dev.batchgateway.workflows.PlanResult;
 import dev.batchgateway.workflows.PriorityChange;
 import dev.batchgateway.workflows.StatusChange;
 import io.temporal.activity.Activity;
+import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -29,6 +34,12 @@ import org.slf4j.LoggerFactory;
 
 public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
   private static final Logger log = LoggerFactory.getLogger(BatchLifecycleActivitiesImpl.class);
+
+  /** Failure type of a finalize that met a damaged checkpoint segment; not retried. */
+  public static final String CORRUPT_CHECKPOINT = "corrupt_checkpoint";
+
+  /** Failure type of a plan whose input file has a row but no bytes; not retried. */
+  public static final String INPUT_MISSING = "input_missing";
 
   private final MetadataStore metadata;
   private final InferenceClient inference;
@@ -46,7 +57,7 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
     this.metadata = metadata;
     this.inference = inference;
     this.planner = new Planner(json, store, settings);
-    this.finalizer = new Finalizer(json, store, metadata, clock);
+    this.finalizer = new Finalizer(json, store, metadata, clock, settings.segmentLines());
     this.clock = clock;
   }
 
@@ -86,6 +97,10 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
             plan.errors().size());
       }
       return new PlanResult(plan.valid(), plan.totalLines(), plan.chunkCount(), plan.model());
+    } catch (NoSuchFileException e) {
+      // The file's row exists but its bytes are gone: reading again will not bring them back.
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          "The input file's bytes are missing from the file store", INPUT_MISSING, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -114,8 +129,36 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
     try {
       return finalizer.finalizeBatch(
           request, () -> Activity.getExecutionContext().heartbeat(request.batchId()));
+    } catch (CorruptSegmentException e) {
+      // Reading it again gives the same damage: let the workflow salvage at once.
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          e.getMessage(), CORRUPT_CHECKPOINT, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void failBatch(BatchFailure failure) {
+    Optional<BatchStatus> current = metadata.batchStatus(failure.tenant(), failure.batchId());
+    if (current.isEmpty() || current.get().isTerminal()) {
+      return;
+    }
+    metadata.recordErrors(
+        failure.tenant(),
+        failure.batchId(),
+        failure.problems().stream()
+            .map(problem -> new BatchError(problem.code(), problem.message(), null, null))
+            .toList());
+    long now = clock.instant().getEpochSecond();
+    // The status asked for first; a batch that cannot move there (cancelling asked to fail)
+    // still ends, as failed or else cancelled.
+    for (BatchStatus terminal :
+        List.of(failure.status(), BatchStatus.FAILED, BatchStatus.CANCELLED)) {
+      if (metadata.transitionStatus(failure.tenant(), failure.batchId(), terminal, now)) {
+        log.warn("Batch {} ended as {} without result files", failure.batchId(), terminal.wire());
+        return;
+      }
     }
   }
 }

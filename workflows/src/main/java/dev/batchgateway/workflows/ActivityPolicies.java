@@ -53,6 +53,21 @@ public final class ActivityPolicies {
   }
 
   /**
+   * A salvage finalize runs after finalize failed for good, so a few tries are enough; after them
+   * the batch is ended without files.
+   */
+  public static ActivityOptions salvage() {
+    return ActivityOptions.newBuilder(fileWork())
+        .setRetryOptions(
+            RetryOptions.newBuilder()
+                .setInitialInterval(Duration.ofSeconds(1))
+                .setMaximumInterval(Duration.ofSeconds(10))
+                .setMaximumAttempts(3)
+                .build())
+        .build();
+  }
+
+  /**
    * Chunks: the activity retries single requests itself, so an activity retry means the worker died
    * or the chunk hit an unexpected error. Cancellation waits for the chunk to save what it
    * finished.

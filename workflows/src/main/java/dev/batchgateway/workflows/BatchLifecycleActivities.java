@@ -19,7 +19,17 @@ public interface BatchLifecycleActivities {
   @ActivityMethod
   void recordPriority(PriorityChange change);
 
-  /** Writes the output and error files, the final counts and usage, and the terminal status. */
+  /**
+   * Writes the output and error files, the final counts and usage, and the terminal status. Once
+   * the batch is terminal it changes nothing and answers what was recorded.
+   */
   @ActivityMethod(name = "finalizeBatch")
   FinalizeResult finalizeBatch(FinalizeRequest request);
+
+  /**
+   * Ends a batch whose files could not be written: records its problems as {@code errors} and moves
+   * it to a terminal status from any other. Does nothing once the batch is terminal.
+   */
+  @ActivityMethod
+  void failBatch(BatchFailure failure);
 }

@@ -3,7 +3,9 @@ package dev.batchgateway.workflows;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.Priority;
 import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.TimeoutFailure;
 import io.temporal.workflow.Async;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Promise;
@@ -42,9 +44,40 @@ public class BatchWorkflowImpl implements BatchWorkflow {
    */
   static final String LIFECYCLE_QUEUE_CHANGE = "lifecycle-queue-cancel-first";
 
+  /**
+   * Version 1 makes every failure end the batch: a planning failure records its errors, a chunk
+   * that gave up fails the batch, and a finalize that failed for good is salvaged or, failing that,
+   * ended without files. Each adds commands older workflows did not emit.
+   */
+  static final String EVERY_BATCH_ENDS = "every-batch-ends";
+
+  /**
+   * Version 1 keeps the history of a batch bounded. A reprioritize only records the priority
+   * wanted; the run loop applies the latest one (search attribute, batch row), so a burst of
+   * changes costs one application. Past {@link #HISTORY_LIMIT} events the run cancels its running
+   * chunks (they keep their checkpoints) and continues as new with {@link BatchResume}.
+   */
+  static final String BOUNDED_HISTORY = "bounded-history";
+
+  /** History events after which a running batch continues as new. */
+  static final int HISTORY_LIMIT = 2_000;
+
   private BatchLifecycleActivities statusWriter;
   private BatchLifecycleActivities fileWork;
+  private BatchLifecycleActivities salvage;
   private boolean cancelChunksFirst;
+  private boolean everyBatchEnds;
+
+  /** Null until run() has read its version: a signal handled before then behaves as before. */
+  private Boolean boundedHistory;
+
+  /** The priority last recorded in the row and search attribute, with {@link #BOUNDED_HISTORY}. */
+  private int appliedPriority;
+
+  /** Set once the history is long: running chunks are cancelled and the run continues as new. */
+  private boolean movingToNewRun;
+
+  private final Deque<Integer> pending = new ArrayDeque<>();
 
   private BatchInput input;
   private BatchStatus status = BatchStatus.VALIDATING;
@@ -72,17 +105,39 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     }
     statusWriter = Workflow.newActivityStub(BatchLifecycleActivities.class, status);
     fileWork = Workflow.newActivityStub(BatchLifecycleActivities.class, files);
+    everyBatchEnds = Workflow.getVersion(EVERY_BATCH_ENDS, Workflow.DEFAULT_VERSION, 1) >= 1;
+    if (everyBatchEnds) {
+      ActivityOptions salvageOptions = ActivityPolicies.salvage();
+      if (lifecycleQueue) {
+        salvageOptions = ActivityPolicies.onLifecycleQueue(salvageOptions);
+      }
+      salvage = Workflow.newActivityStub(BatchLifecycleActivities.class, salvageOptions);
+    }
+    boundedHistory = Workflow.getVersion(BOUNDED_HISTORY, Workflow.DEFAULT_VERSION, 1) >= 1;
     // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
     if (!priorityDirty) {
       this.priority = input.priority();
     }
+    appliedPriority = input.resume() == null ? input.priority() : input.resume().appliedPriority();
     startDeadlineTimer();
+    if (input.resume() != null) {
+      return resume(input.resume());
+    }
 
     PlanResult plan;
     try {
       plan = planUnlessFailed();
     } catch (ActivityFailure e) {
       log.error("Planning batch {} failed for good: {}", input.batchId(), e.getMessage());
+      if (everyBatchEnds) {
+        return endWithoutFiles(
+            List.of(
+                new BatchProblem(
+                    "planning_failed",
+                    "Planning the batch failed ("
+                        + failureKind(e)
+                        + "); none of its requests ran. Create the batch again.")));
+      }
       setStatus(BatchStatus.FAILED);
       return new BatchOutcome(BatchStatus.FAILED, RequestCounts.ZERO);
     }
@@ -102,9 +157,33 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     }
     if (stop == null) {
       setStatus(BatchStatus.IN_PROGRESS);
-      runChunks(plan.chunkCount());
+      for (int i = 0; i < plan.chunkCount(); i++) {
+        pending.add(i);
+      }
+      runChunks(plan.chunkCount(), plan.totalLines(), plan.model());
     }
     return finish(plan.chunkCount(), plan.totalLines());
+  }
+
+  /** A run that continued as new: planning and the move to in_progress are done. */
+  private BatchOutcome resume(BatchResume from) {
+    status = BatchStatus.IN_PROGRESS;
+    failedChunks.addAll(from.failedChunks());
+    chunksDone = from.chunksDone();
+    requestsDone = from.requestsDone();
+    pending.addAll(from.pendingChunks());
+    Workflow.upsertTypedSearchAttributes(
+        BatchSearchAttributes.STATUS.valueSet(status.wire()),
+        BatchSearchAttributes.PRIORITY.valueSet((long) appliedPriority),
+        BatchSearchAttributes.REQUESTS_TOTAL.valueSet(from.totalLines()),
+        BatchSearchAttributes.REQUESTS_DONE.valueSet(requestsDone));
+    if (from.model() != null) {
+      Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.MODEL.valueSet(from.model()));
+    }
+    if (stop == null) {
+      runChunks(from.chunkCount(), from.totalLines(), from.model());
+    }
+    return finish(from.chunkCount(), from.totalLines());
   }
 
   @Override
@@ -116,6 +195,12 @@ public class BatchWorkflowImpl implements BatchWorkflow {
 
   @Override
   public void reprioritize(ReprioritizeRequest request) {
+    if (request != null && Boolean.TRUE.equals(boundedHistory)) {
+      // Only the wish is recorded; the run loop applies the latest one, so repeated and
+      // cancelling-out changes add no commands.
+      priority = request.priority();
+      return;
+    }
     // Before run() has started, priority is not yet the batch's: take the signal as is.
     if (request == null || (input != null && request.priority() == priority)) {
       return;
@@ -180,42 +265,88 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     return plan.get();
   }
 
-  private void runChunks(int chunkCount) {
+  private void runChunks(int chunkCount, long totalLines, String model) {
     chunksTotal = chunkCount;
-    Deque<Integer> pending = new ArrayDeque<>();
-    for (int i = 0; i < chunkCount; i++) {
-      pending.add(i);
-    }
     int parallel = Math.max(1, input.parallelChunks());
     boolean cancelSent = false;
     while (true) {
+      if (boundedHistory && stop == null && !movingToNewRun && historyIsLong()) {
+        movingToNewRun = true;
+        running.values().forEach(chunk -> chunk.scope().cancel());
+      }
       if (!cancelChunksFirst) {
         recordPriorityIfChanged();
       }
       if (stop != null && !cancelSent) {
-        stopChunks(pending);
+        stopChunks();
         cancelSent = true;
       }
       if (cancelChunksFirst) {
         recordPriorityIfChanged();
       }
-      while (stop == null && running.size() < parallel && !pending.isEmpty()) {
+      while (stop == null && !movingToNewRun && running.size() < parallel && !pending.isEmpty()) {
         launchChunk(pending.poll());
       }
       if (running.isEmpty()) {
+        if (movingToNewRun && stop == null && !pending.isEmpty()) {
+          continueAsNew(chunkCount, totalLines, model);
+        }
         return;
       }
       boolean waitingForStop = !cancelSent;
+      boolean waitingForLongHistory = boundedHistory && !movingToNewRun;
       Workflow.await(
           () ->
               (waitingForStop && stop != null)
-                  || priorityDirty
+                  || priorityChangeWaiting()
+                  || (waitingForLongHistory && historyIsLong())
                   || running.values().stream().anyMatch(chunk -> chunk.promise().isCompleted()));
       collectFinishedChunks();
     }
   }
 
+  private boolean historyIsLong() {
+    return Workflow.getInfo().getHistoryLength() > HISTORY_LIMIT
+        || Workflow.getInfo().isContinueAsNewSuggested();
+  }
+
+  private boolean priorityChangeWaiting() {
+    return boundedHistory ? priority != appliedPriority : priorityDirty;
+  }
+
+  /** Hands the chunks still to run, and what the others did, to a new run of this workflow. */
+  private void continueAsNew(int chunkCount, long totalLines, String model) {
+    Workflow.await(Workflow::isEveryHandlerFinished);
+    log.info(
+        "Batch {} continues as new after {} history events with {} chunks to run",
+        input.batchId(),
+        Workflow.getInfo().getHistoryLength(),
+        pending.size());
+    Workflow.continueAsNew(
+        input.continuedWith(
+            priority,
+            new BatchResume(
+                totalLines,
+                chunkCount,
+                model,
+                List.copyOf(pending),
+                List.copyOf(failedChunks),
+                chunksDone,
+                requestsDone,
+                appliedPriority)));
+  }
+
   private void recordPriorityIfChanged() {
+    if (boundedHistory) {
+      if (priority != appliedPriority) {
+        int wanted = priority;
+        Workflow.upsertTypedSearchAttributes(
+            BatchSearchAttributes.PRIORITY.valueSet((long) wanted));
+        statusWriter.recordPriority(new PriorityChange(input.batchId(), input.tenant(), wanted));
+        appliedPriority = wanted;
+      }
+      return;
+    }
     if (priorityDirty) {
       priorityDirty = false;
       statusWriter.recordPriority(new PriorityChange(input.batchId(), input.tenant(), priority));
@@ -227,7 +358,7 @@ public class BatchWorkflowImpl implements BatchWorkflow {
    * until the database answers, so it comes after the cancel requests, which then reach the chunks
    * at once; older workflows wrote the status first.
    */
-  private void stopChunks(Deque<Integer> pending) {
+  private void stopChunks() {
     if (!cancelChunksFirst) {
       persistStop();
     }
@@ -280,6 +411,11 @@ public class BatchWorkflowImpl implements BatchWorkflow {
         if (stop != null && e.getCause() instanceof CanceledFailure) {
           continue;
         }
+        if (movingToNewRun && e.getCause() instanceof CanceledFailure) {
+          // Cancelled for the move to a new run, which runs it again from its checkpoints.
+          pending.addFirst(entry.getKey());
+          continue;
+        }
         log.error(
             "Chunk {} of batch {} gave up: {}", entry.getKey(), input.batchId(), e.getMessage());
         failedChunks.add(entry.getKey());
@@ -288,24 +424,65 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   }
 
   private BatchOutcome finish(int chunkCount, long totalLines) {
-    BatchStatus terminal =
-        stop == StopReason.CANCEL
-            ? BatchStatus.CANCELLED
-            : stop == StopReason.EXPIRE ? BatchStatus.EXPIRED : BatchStatus.COMPLETED;
+    BatchStatus terminal = endAsStopped(BatchStatus.COMPLETED);
+    List<BatchProblem> problems = new ArrayList<>();
+    if (everyBatchEnds && !failedChunks.isEmpty()) {
+      problems.add(
+          new BatchProblem(
+              "chunk_failed",
+              failedChunks.size()
+                  + " of "
+                  + chunkCount
+                  + " chunks gave up after retries; their requests without a result are in the"
+                  + " error file with code batch_failed."));
+      terminal = endAsStopped(BatchStatus.FAILED);
+    }
     if (stop != null) {
       persistStop();
     } else {
       setStatus(BatchStatus.FINALIZING);
     }
-    FinalizeResult result =
-        fileWork.finalizeBatch(
-            new FinalizeRequest(
-                input.batchId(),
-                input.tenant(),
-                chunkCount,
-                totalLines,
-                terminal,
-                List.copyOf(failedChunks)));
+    FinalizeRequest request =
+        new FinalizeRequest(
+            input.batchId(),
+            input.tenant(),
+            chunkCount,
+            totalLines,
+            terminal,
+            List.copyOf(failedChunks),
+            problems,
+            false);
+    FinalizeResult result;
+    if (!everyBatchEnds) {
+      result = fileWork.finalizeBatch(request);
+    } else {
+      try {
+        result = fileWork.finalizeBatch(request);
+      } catch (ActivityFailure e) {
+        log.error("Finalizing batch {} failed for good: {}", input.batchId(), e.getMessage());
+        terminal = endAsStopped(BatchStatus.FAILED);
+        String why = "Writing the output and error files failed (" + failureKind(e) + ")";
+        try {
+          result =
+              salvage.finalizeBatch(
+                  request.salvaged(
+                      terminal,
+                      append(
+                          problems,
+                          new BatchProblem(
+                              "finalize_failed",
+                              why + "; the files hold every result that could be read back."))));
+        } catch (ActivityFailure again) {
+          log.error("Salvaging batch {} failed too: {}", input.batchId(), again.getMessage());
+          return endWithoutFiles(
+              append(
+                  problems,
+                  new BatchProblem(
+                      "finalize_failed",
+                      why + " twice; no output or error file could be written.")));
+        }
+      }
+    }
     status = terminal;
     Workflow.upsertTypedSearchAttributes(
         BatchSearchAttributes.STATUS.valueSet(terminal.wire()),
@@ -323,6 +500,46 @@ public class BatchWorkflowImpl implements BatchWorkflow {
             "error_file_id",
             String.valueOf(result.errorFileId())));
     return new BatchOutcome(terminal, result.counts());
+  }
+
+  /** The terminal status a stop asked for, or {@code otherwise} when nothing was stopped. */
+  private BatchStatus endAsStopped(BatchStatus otherwise) {
+    return stop == StopReason.CANCEL
+        ? BatchStatus.CANCELLED
+        : stop == StopReason.EXPIRE ? BatchStatus.EXPIRED : otherwise;
+  }
+
+  /**
+   * The last resort: a status write, retried until the database answers, that ends the batch with
+   * its problems as errors. It is allowed from every status the batch can be in here.
+   */
+  private BatchOutcome endWithoutFiles(List<BatchProblem> problems) {
+    BatchStatus terminal = endAsStopped(BatchStatus.FAILED);
+    statusWriter.failBatch(new BatchFailure(input.batchId(), input.tenant(), terminal, problems));
+    status = terminal;
+    Workflow.upsertTypedSearchAttributes(BatchSearchAttributes.STATUS.valueSet(terminal.wire()));
+    return new BatchOutcome(terminal, RequestCounts.ZERO);
+  }
+
+  private static List<BatchProblem> append(List<BatchProblem> problems, BatchProblem more) {
+    List<BatchProblem> all = new ArrayList<>(problems);
+    all.add(more);
+    return all;
+  }
+
+  /**
+   * What kind of failure ended an activity, fit to show a tenant: the failure type, never the
+   * message, which may name servers or paths.
+   */
+  private static String failureKind(ActivityFailure failure) {
+    Throwable cause = failure.getCause();
+    if (cause instanceof ApplicationFailure application) {
+      return application.getType();
+    }
+    if (cause instanceof TimeoutFailure) {
+      return "timeout";
+    }
+    return cause == null ? "unknown" : cause.getClass().getSimpleName();
   }
 
   /** A cancel is shown as {@code cancelling} right away; an expiry has no intermediate status. */

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  * {@code src/test/resources/histories} must replay on the current code. Each run also records fresh
  * histories into {@code target/histories}; after a deliberate, versioned change, copy them next to
  * the old ones. Files without a suffix predate every version marker; {@code -v1} files were
- * recorded with {@link BatchWorkflowImpl#LIFECYCLE_QUEUE_CHANGE} at version 1.
+ * recorded with {@link BatchWorkflowImpl#LIFECYCLE_QUEUE_CHANGE} at version 1, {@code -v2} files
+ * also with {@link BatchWorkflowImpl#EVERY_BATCH_ENDS} at version 1, {@code -v3} files also with
+ * {@link BatchWorkflowImpl#BOUNDED_HISTORY} at version 1.
  */
 class BatchWorkflowReplayTest {
 
@@ -40,7 +42,15 @@ class BatchWorkflowReplayTest {
   void freshHistoriesReplayAndAreKeptForTheNextChange() throws Exception {
     Path out = Path.of("target", "histories");
     Files.createDirectories(out);
-    for (String scenario : List.of("completed", "cancelled", "failed")) {
+    for (String scenario :
+        List.of(
+            "completed",
+            "cancelled",
+            "failed",
+            "planning-failed",
+            "chunk-failed",
+            "salvaged",
+            "resumed")) {
       WorkflowExecutionHistory history = record(scenario);
       WorkflowReplayer.replayWorkflowExecution(history, BatchWorkflowImpl.class);
       Files.writeString(out.resolve(scenario + ".json"), history.toJson(true));
@@ -80,6 +90,22 @@ class BatchWorkflowReplayTest {
       switch (scenario) {
         case "failed" -> {
           activities.plan = new PlanResult(false, 3, 0, null);
+          workflow.run(input);
+        }
+        case "planning-failed" -> {
+          activities.planFails = true;
+          workflow.run(input);
+        }
+        case "chunk-failed" -> {
+          activities.chunkMode = FakeActivities.ChunkMode.FAIL_FOR_GOOD;
+          workflow.run(input);
+        }
+        case "resumed" ->
+            workflow.run(
+                input.continuedWith(
+                    5, new BatchResume(10, 3, "model-a", List.of(2, 1), List.of(), 1, 4, 0)));
+        case "salvaged" -> {
+          activities.finalizeFails = true;
           workflow.run(input);
         }
         case "cancelled" -> {

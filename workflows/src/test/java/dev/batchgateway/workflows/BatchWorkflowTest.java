@@ -147,6 +147,137 @@ class BatchWorkflowTest {
   }
 
   @Test
+  void planningThatFailsForGoodFailsTheBatchWithErrors(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
+    activities.planFails = true;
+
+    BatchOutcome outcome = stub(client, worker).run(input(env, 24 * HOUR, 2));
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(activities.failures).hasSize(1);
+    BatchFailure failure = activities.failures.get(0);
+    assertThat(failure.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(failure.problems())
+        .extracting(BatchProblem::code)
+        .containsExactly("planning_failed");
+    assertThat(failure.problems().get(0).message()).contains("TEST_PLAN");
+    assertThat(activities.finalizations).isEmpty();
+  }
+
+  @Test
+  void cancelWhileValidatingThenAPlanningFailureEndsCancelledWithErrors(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.planFails = true;
+    activities.planGate = new CountDownLatch(1);
+    BatchWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, input(env, 24 * HOUR, 2));
+    assertThat(activities.planStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    workflow.cancel(new CancelRequest("while validating"));
+    for (int i = 0; i < 100 && activities.statuses.isEmpty(); i++) {
+      Thread.sleep(50);
+    }
+    activities.planGate.countDown();
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.CANCELLED);
+    assertThat(activities.statuses).containsExactly(BatchStatus.CANCELLING);
+    assertThat(activities.failures)
+        .singleElement()
+        .satisfies(
+            failure -> {
+              assertThat(failure.status()).isEqualTo(BatchStatus.CANCELLED);
+              assertThat(failure.problems())
+                  .extracting(BatchProblem::code)
+                  .containsExactly("planning_failed");
+            });
+  }
+
+  @Test
+  void aChunkThatGivesUpFailsTheBatchWithErrorsAndFilesForTheRest(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
+    activities.plan = new PlanResult(true, 1200, 3, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.FAIL_FOR_GOOD;
+
+    BatchOutcome outcome = stub(client, worker).run(input(env, 24 * HOUR, 1));
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(activities.statuses)
+        .containsExactly(BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING);
+    FinalizeRequest finalize = activities.finalizations.get(0);
+    assertThat(finalize.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(finalize.failedChunks()).containsExactlyInAnyOrder(0, 1, 2);
+    assertThat(finalize.problems()).extracting(BatchProblem::code).containsExactly("chunk_failed");
+    assertThat(finalize.problems().get(0).message()).startsWith("3 of 3 chunks");
+  }
+
+  @Test
+  void aFinalizeThatFailsForGoodIsSalvagedAndTheBatchFails(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
+    activities.plan = new PlanResult(true, 1200, 3, "model-a");
+    activities.finalizeFails = true;
+
+    BatchOutcome outcome = stub(client, worker).run(input(env, 24 * HOUR, 2));
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(outcome.counts().total()).isEqualTo(1200);
+    assertThat(activities.statuses)
+        .containsExactly(BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING);
+    assertThat(activities.finalizations)
+        .extracting(FinalizeRequest::salvage)
+        .containsExactly(false, true);
+    FinalizeRequest salvage = activities.finalizations.get(1);
+    assertThat(salvage.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(salvage.chunkCount()).isEqualTo(3);
+    assertThat(salvage.problems())
+        .extracting(BatchProblem::code)
+        .containsExactly("finalize_failed");
+    assertThat(salvage.problems().get(0).message()).contains("corrupt_checkpoint");
+    assertThat(activities.failures).isEmpty();
+  }
+
+  @Test
+  void aCancelledBatchWhoseFinalizeFailsIsSalvagedAsCancelled(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 5000, 10, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.BLOCK_UNTIL_CANCELLED;
+    activities.finalizeFails = true;
+    BatchWorkflow workflow = stub(client, worker);
+    WorkflowClient.start(workflow::run, input(env, 24 * HOUR, 3));
+    assertThat(activities.chunkStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    workflow.cancel(new CancelRequest("test"));
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.CANCELLED);
+    assertThat(activities.finalizations.get(1).salvage()).isTrue();
+    assertThat(activities.finalizations.get(1).status()).isEqualTo(BatchStatus.CANCELLED);
+  }
+
+  @Test
+  void whenTheSalvageFailsTooTheBatchEndsWithoutFiles(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
+    activities.finalizeFails = true;
+    activities.salvageFails = true;
+
+    BatchOutcome outcome = stub(client, worker).run(input(env, 24 * HOUR, 2));
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.FAILED);
+    assertThat(activities.finalizations).hasSize(2);
+    assertThat(activities.failures)
+        .singleElement()
+        .satisfies(
+            failure -> {
+              assertThat(failure.status()).isEqualTo(BatchStatus.FAILED);
+              assertThat(failure.problems())
+                  .extracting(BatchProblem::code)
+                  .containsExactly("finalize_failed");
+            });
+  }
+
+  @Test
   void deadlineExpiresTheBatch(TestWorkflowEnvironment env, WorkflowClient client, Worker worker) {
     activities.chunkMode = FakeActivities.ChunkMode.FAIL_RETRYABLY;
 

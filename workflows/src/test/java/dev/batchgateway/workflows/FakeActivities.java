@@ -4,8 +4,10 @@ import io.temporal.activity.Activity;
 import io.temporal.client.ActivityCanceledException;
 import io.temporal.failure.ApplicationFailure;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,7 +18,10 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   enum ChunkMode {
     SUCCEED,
     BLOCK_UNTIL_CANCELLED,
-    FAIL_RETRYABLY
+    FAIL_RETRYABLY,
+    FAIL_FOR_GOOD,
+    /** Heartbeats until {@link #chunkGate} opens, then succeeds; a cancel ends it. */
+    GATED
   }
 
   final List<BatchStatus> statuses = new CopyOnWriteArrayList<>();
@@ -34,13 +39,37 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   volatile CountDownLatch cancellingGate = new CountDownLatch(0);
 
   final List<Integer> priorities = new CopyOnWriteArrayList<>();
+
+  /** Released once per recorded priority. */
+  final Semaphore priorityRecorded = new Semaphore(0);
+
   final List<ChunkTask> chunkTasks = new CopyOnWriteArrayList<>();
   final List<FinalizeRequest> finalizations = new CopyOnWriteArrayList<>();
   final CountDownLatch chunkStarted = new CountDownLatch(1);
+  final CountDownLatch chunkGate = new CountDownLatch(1);
+
+  /** The index of every chunk run that succeeded. */
+  final List<Integer> chunksSucceeded = new CopyOnWriteArrayList<>();
+
   volatile PlanResult plan = new PlanResult(true, 10, 3, "model-a");
   volatile ChunkMode chunkMode = ChunkMode.SUCCEED;
+
+  /** Chunks that fail for good whatever {@link #chunkMode} says. */
+  volatile Set<Integer> brokenChunks = Set.of();
+
   final CountDownLatch planStarted = new CountDownLatch(1);
   volatile CountDownLatch planGate = new CountDownLatch(0);
+
+  /** Planning fails for good: the activity throws a non-retryable failure. */
+  volatile boolean planFails;
+
+  /** A normal finalize fails for good; a salvage finalize then fails too if set. */
+  volatile boolean finalizeFails;
+
+  volatile boolean salvageFails;
+
+  /** Every last-resort end the workflow asked for. */
+  final List<BatchFailure> failures = new CopyOnWriteArrayList<>();
 
   @Override
   public PlanResult plan(PlanRequest request) {
@@ -51,6 +80,9 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw Activity.wrap(e);
+    }
+    if (planFails) {
+      throw ApplicationFailure.newNonRetryableFailure("input unreadable", "TEST_PLAN");
     }
     return plan;
   }
@@ -68,14 +100,24 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   public void recordPriority(PriorityChange change) {
     noteQueue();
     priorities.add(change.priority());
+    priorityRecorded.release();
   }
 
   @Override
   public FinalizeResult finalizeBatch(FinalizeRequest request) {
     noteQueue();
     finalizations.add(request);
+    if (request.salvage() ? salvageFails : finalizeFails) {
+      throw ApplicationFailure.newNonRetryableFailure("segment damaged", "corrupt_checkpoint");
+    }
     return new FinalizeResult(
         new RequestCounts(request.totalLines(), request.totalLines(), 0), "file-out", null);
+  }
+
+  @Override
+  public void failBatch(BatchFailure failure) {
+    noteQueue();
+    failures.add(failure);
   }
 
   @Override
@@ -83,11 +125,29 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     chunkTasks.add(task);
     chunkQueues.add(Activity.getExecutionContext().getInfo().getActivityTaskQueue());
     chunkStarted.countDown();
+    if (brokenChunks.contains(task.chunkIndex())) {
+      throw ApplicationFailure.newNonRetryableFailure("chunk broken", "TEST_CHUNK");
+    }
     switch (chunkMode) {
       case SUCCEED -> {
+        chunksSucceeded.add(task.chunkIndex());
+        return new ChunkOutcome(task.chunkIndex(), 1, 0);
+      }
+      case GATED -> {
+        try {
+          while (!chunkGate.await(20, TimeUnit.MILLISECONDS)) {
+            Activity.getExecutionContext().heartbeat(null);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw Activity.wrap(e);
+        }
+        chunksSucceeded.add(task.chunkIndex());
         return new ChunkOutcome(task.chunkIndex(), 1, 0);
       }
       case FAIL_RETRYABLY -> throw ApplicationFailure.newFailure("backend down", "TEST");
+      case FAIL_FOR_GOOD ->
+          throw ApplicationFailure.newNonRetryableFailure("chunk broken", "TEST_CHUNK");
       default -> {
         while (true) {
           try {

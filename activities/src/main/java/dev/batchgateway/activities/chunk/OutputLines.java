@@ -32,7 +32,11 @@ public final class OutputLines {
             + " (batches.maxResponseSize) and was not read."),
     BATCH_FAILED(
         "batch_failed",
-        "This request could not be executed: the inference server was unreachable.");
+        "This request could not be executed: the inference server was unreachable."),
+    RESULT_LOST(
+        "result_lost",
+        "The result of this request was lost: its checkpoint could not be read back. The"
+            + " request may have run.");
 
     private final String code;
     private final String message;

@@ -1,5 +1,7 @@
 package dev.batchgateway.activities.chunk;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchgateway.activities.model.Usage;
@@ -67,13 +69,61 @@ public final class Segment {
     out.write('\t');
   }
 
+  /**
+   * Reads a segment as {@link #read} does, but first makes sure each entry is whole: a tag, an
+   * index, one JSON value; and that the entries are as many as the header counts. A segment cut
+   * short or damaged fails with {@link CorruptSegmentException}, possibly after some entries went
+   * to {@code reader}.
+   */
+  public static Summary readChecked(ObjectMapper json, InputStream in, Reader reader)
+      throws IOException {
+    long[] entries = {0};
+    Summary summary;
+    try {
+      summary =
+          read(
+              json,
+              in,
+              (index, success, line) -> {
+                checkJson(json, line);
+                entries[0]++;
+                if (reader != null) {
+                  reader.entry(index, success, line);
+                }
+              });
+    } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new CorruptSegmentException("Unreadable checkpoint segment: " + e.getMessage(), e);
+    }
+    if (entries[0] != summary.completed() + summary.failed()) {
+      throw new CorruptSegmentException(
+          "Checkpoint segment holds "
+              + entries[0]
+              + " entries, its header counts "
+              + (summary.completed() + summary.failed()),
+          null);
+    }
+    return summary;
+  }
+
+  private static void checkJson(ObjectMapper json, String line) throws IOException {
+    try (JsonParser parser = json.getFactory().createParser(line)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        throw new CorruptSegmentException("Checkpoint entry is not a JSON object", null);
+      }
+      parser.skipChildren();
+      if (parser.nextToken() != null) {
+        throw new CorruptSegmentException("Checkpoint entry has trailing data", null);
+      }
+    }
+  }
+
   /** Reads a segment, handing each entry to {@code reader}, and returns its header. */
   public static Summary read(ObjectMapper json, InputStream in, Reader reader) throws IOException {
     BufferedReader lines =
         new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 64 * 1024);
     String first = lines.readLine();
     if (first == null) {
-      throw new IOException("Empty checkpoint segment");
+      throw new CorruptSegmentException("Empty checkpoint segment", null);
     }
     var header = json.readTree(first);
     var usage = header.path("usage");

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.chunk.CorruptSegmentException;
 import dev.batchgateway.activities.chunk.OutputLines;
 import dev.batchgateway.activities.chunk.Segment;
+import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.FileStore;
@@ -20,33 +22,56 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Joins the checkpoint segments of every chunk into the batch's output and error files. Lines with
  * no saved result become error lines whose code says why (cancelled, expired, failed), so every
- * {@code custom_id} appears exactly once across the two files. Repeating it gives the same files.
+ * {@code custom_id} appears exactly once across the two files. Repeating it before the batch is
+ * terminal gives the same files; once it is terminal, it changes nothing and answers what was
+ * recorded, so a retried finalize never rewrites files the batch row describes.
+ *
+ * <p>A damaged checkpoint segment fails a normal finalize with {@link CorruptSegmentException}. A
+ * salvage finalize skips it instead and reports the lines of its range that no other segment
+ * answered as {@code result_lost} errors.
  */
 public final class Finalizer {
+  private static final Logger log = LoggerFactory.getLogger(Finalizer.class);
+
   private final ObjectMapper json;
   private final FileStore store;
   private final MetadataStore metadata;
   private final Clock clock;
+  private final int segmentLines;
 
-  public Finalizer(ObjectMapper json, FileStore store, MetadataStore metadata, Clock clock) {
+  /**
+   * @param segmentLines lines per checkpoint segment, which tells the lines a damaged segment held
+   */
+  public Finalizer(
+      ObjectMapper json, FileStore store, MetadataStore metadata, Clock clock, int segmentLines) {
     this.json = json;
     this.store = store;
     this.metadata = metadata;
     this.clock = clock;
+    this.segmentLines = segmentLines;
   }
 
   public FinalizeResult finalizeBatch(FinalizeRequest request, Runnable heartbeat)
       throws IOException {
     String tenant = request.tenant();
     String batchId = request.batchId();
+    Optional<FinalizeResult> recorded = metadata.finalResult(tenant, batchId);
+    if (recorded.isPresent()) {
+      log.info("Batch {} is already terminal; finalize leaves its files as they are", batchId);
+      return recorded.get();
+    }
     String outputId = Ids.derivedFileId(batchId, "output");
     String errorId = Ids.derivedFileId(batchId, "error");
     OutputLines.NoAnswer missingReason =
@@ -68,7 +93,7 @@ public final class Finalizer {
             request.failedChunks().contains(chunk)
                 ? OutputLines.NoAnswer.BATCH_FAILED
                 : missingReason;
-        joinChunk(tenant, batchId, chunk, reason, out, err, tally);
+        joinChunk(tenant, batchId, chunk, reason, request.salvage(), out, err, tally);
         heartbeat.run();
       }
       long now = clock.instant().getEpochSecond();
@@ -83,6 +108,23 @@ public final class Finalizer {
         errorFile = resultFile(tenant, errorId, "batch_error_" + batchId + ".jsonl", err, now);
       }
       RequestCounts counts = new RequestCounts(request.totalLines(), tally.completed, tally.failed);
+      List<BatchError> problems = new ArrayList<>();
+      request
+          .problems()
+          .forEach(p -> problems.add(new BatchError(p.code(), p.message(), null, null)));
+      if (tally.lost > 0) {
+        problems.add(
+            new BatchError(
+                OutputLines.NoAnswer.RESULT_LOST.code(),
+                tally.lost
+                    + " requests are in the error file with code result_lost: their checkpoints"
+                    + " could not be read back.",
+                null,
+                null));
+      }
+      if (!problems.isEmpty()) {
+        metadata.recordErrors(tenant, batchId, problems);
+      }
       metadata.completeBatch(
           tenant, batchId, request.status(), counts, tally.usage, outputFile, errorFile, now);
       return new FinalizeResult(
@@ -97,11 +139,12 @@ public final class Finalizer {
       String batchId,
       int chunk,
       OutputLines.NoAnswer missingReason,
+      boolean salvage,
       OutputStream out,
       OutputStream err,
       Tally tally)
       throws IOException {
-    Map<Integer, String> segments = new HashMap<>();
+    Map<Integer, String> segments = new TreeMap<>();
     List<String> keys = store.list(StorageKeys.chunkRoot(tenant, batchId, chunk));
     for (String key : keys) {
       if (!key.contains("/seg-")) {
@@ -114,10 +157,17 @@ public final class Finalizer {
       }
     }
     BitSet answered = new BitSet();
-    for (String key : segments.values()) {
+    BitSet lost = new BitSet();
+    for (Map.Entry<Integer, String> segment : segments.entrySet()) {
+      String key = segment.getValue();
+      if (salvage && !readable(key)) {
+        int first = segment.getKey() * segmentLines;
+        lost.set(first, first + segmentLines);
+        continue;
+      }
       try (var in = store.open(key)) {
         Segment.Summary summary =
-            Segment.read(
+            Segment.readChecked(
                 json,
                 in,
                 (index, success, line) -> {
@@ -150,9 +200,14 @@ public final class Finalizer {
       while ((line = lines.readLine()) != null) {
         if (!answered.get(index)) {
           String customId = customIdOf(line);
+          OutputLines.NoAnswer reason = missingReason;
+          if (lost.get(index)) {
+            reason = OutputLines.NoAnswer.RESULT_LOST;
+            tally.lost++;
+          }
           err.write(
               OutputLines.unanswered(
-                  Ids.derivedRequestId(batchId, chunk, index), customId, missingReason, null));
+                  Ids.derivedRequestId(batchId, chunk, index), customId, reason, null));
           err.write('\n');
           tally.failed++;
         }
@@ -178,6 +233,17 @@ public final class Finalizer {
     }
   }
 
+  /** Whether a whole segment reads back; a salvage copies only those. */
+  private boolean readable(String key) throws IOException {
+    try (var in = store.open(key)) {
+      Segment.readChecked(json, in, null);
+      return true;
+    } catch (CorruptSegmentException e) {
+      log.warn("Skipping damaged checkpoint segment {}: {}", key, e.getMessage());
+      return false;
+    }
+  }
+
   private static FileRecord resultFile(
       String tenant, String id, String filename, CountingStream written, long now) {
     return new FileRecord(
@@ -195,6 +261,7 @@ public final class Finalizer {
   private static final class Tally {
     long completed;
     long failed;
+    long lost;
     Usage usage = Usage.ZERO;
   }
 

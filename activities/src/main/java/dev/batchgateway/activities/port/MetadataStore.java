@@ -6,6 +6,7 @@ import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.RequestCounts;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,12 @@ public interface MetadataStore {
 
   /** Upserts (never adds to) one chunk's progress, so a retried checkpoint counts once. */
   void recordChunkProgress(String tenant, String batchId, int chunkIndex, ChunkProgress progress);
+
+  /**
+   * What the batch ended with (counts and result file ids), or empty while it is not terminal or
+   * does not exist.
+   */
+  Optional<FinalizeResult> finalResult(String tenant, String batchId);
 
   /**
    * Registers the result files (either may be null), stores final counts and usage and moves the

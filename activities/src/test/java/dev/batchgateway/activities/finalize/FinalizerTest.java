@@ -1,18 +1,22 @@
 package dev.batchgateway.activities.finalize;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.chunk.CorruptSegmentException;
 import dev.batchgateway.activities.chunk.OutputLines;
 import dev.batchgateway.activities.chunk.Segment;
+import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.activities.testing.RecordingMetadataStore;
+import dev.batchgateway.workflows.BatchProblem;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.FinalizeRequest;
 import dev.batchgateway.workflows.FinalizeResult;
@@ -39,6 +43,7 @@ class FinalizerTest {
   private static final String TENANT = "t1";
   private static final String BATCH = "batch_abc";
   private static final long NOW = 1_700_000_000L;
+  private static final int SEGMENT_LINES = 2;
   private static final Usage ONE_OK = new Usage(10, 2, 5, 1, 15);
   private static final String OK_BODY =
       "{\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,"
@@ -58,7 +63,11 @@ class FinalizerTest {
     metadata = new RecordingMetadataStore();
     finalizer =
         new Finalizer(
-            JSON, store, metadata, Clock.fixed(Instant.ofEpochSecond(NOW), ZoneOffset.UTC));
+            JSON,
+            store,
+            metadata,
+            Clock.fixed(Instant.ofEpochSecond(NOW), ZoneOffset.UTC),
+            SEGMENT_LINES);
   }
 
   private void writeInput(int chunk, String... customIds) throws IOException {
@@ -315,6 +324,83 @@ class FinalizerTest {
 
     assertThat(fileText(second.outputFileId())).isEqualTo(output);
     assertThat(fileText(second.errorFileId())).isEqualTo(errors);
+  }
+
+  /** Cuts a stored object short, in the middle of its last line, as a full disk or a crash can. */
+  private void truncate(String key, int dropBytes) throws IOException {
+    byte[] bytes;
+    try (InputStream in = store.open(key)) {
+      bytes = in.readAllBytes();
+    }
+    store.write(key, new ByteArrayInputStream(bytes, 0, bytes.length - dropBytes), bytes.length);
+  }
+
+  @Test
+  void aDamagedSegmentFailsANormalFinalizeWithoutWritingAnything() throws IOException {
+    writeMixedBatch();
+    truncate(StorageKeys.segment(TENANT, BATCH, 1, 0), 20);
+
+    assertThatThrownBy(() -> finalizeBatch(2, 10, BatchStatus.COMPLETED))
+        .isInstanceOf(CorruptSegmentException.class);
+
+    assertThat(metadata.completions).isEmpty();
+    assertThat(store.list(TENANT + "/files/")).isEmpty();
+  }
+
+  @Test
+  void aSalvageSkipsDamagedSegmentsAndReportsTheirLinesAsLost() throws IOException {
+    writeMixedBatch();
+    truncate(StorageKeys.segment(TENANT, BATCH, 0, 0), 20);
+    FinalizeRequest request =
+        new FinalizeRequest(BATCH, TENANT, 2, 10, BatchStatus.COMPLETED, List.of())
+            .salvaged(
+                BatchStatus.FAILED,
+                List.of(new BatchProblem("finalize_failed", "Writing the files failed")));
+
+    FinalizeResult result = finalizer.finalizeBatch(request, () -> {});
+
+    assertThat(result.counts()).isEqualTo(new RequestCounts(10, 3, 7));
+    List<JsonNode> output = fileLines(result.outputFileId());
+    List<JsonNode> errors = fileLines(result.errorFileId());
+    assertThat(customIds(output)).containsExactlyInAnyOrder("r-2", "r-5", "r-6");
+    for (String lostId : List.of("r-0", "r-1")) {
+      assertThat(lineFor(errors, lostId).at("/error/code").asText()).isEqualTo("result_lost");
+    }
+    for (String missing : List.of("r-3", "r-4", "r-7", "r-8", "r-9")) {
+      assertThat(lineFor(errors, missing).at("/error/code").asText()).isEqualTo("batch_failed");
+    }
+    List<String> everyId = new ArrayList<>(customIds(output));
+    everyId.addAll(customIds(errors));
+    assertThat(everyId).doesNotHaveDuplicates().hasSize(10);
+    assertThat(metadata.completions.get(0).terminal()).isEqualTo(BatchStatus.FAILED);
+    assertThat(metadata.completions.get(0).counts()).isEqualTo(result.counts());
+    assertThat(metadata.errors.get(BATCH))
+        .extracting(BatchError::code)
+        .containsExactly("finalize_failed", "result_lost");
+    assertThat(metadata.errors.get(BATCH).get(1).message()).startsWith("2 requests");
+  }
+
+  @Test
+  void finalizeOnceTerminalRewritesNothingAndAnswersWhatWasRecorded() throws IOException {
+    writeMixedBatch();
+    FinalizeResult first = finalizeBatch(2, 10, BatchStatus.CANCELLED);
+    String output = fileText(first.outputFileId());
+    String errors = fileText(first.errorFileId());
+    // A late attempt sees more results than the recorded files hold.
+    writeSegment(
+        StorageKeys.segment(TENANT, BATCH, 0, 1),
+        new Segment.Summary(2, 0, times(ONE_OK, 2)),
+        ok(2, "r-2", "req-2"),
+        ok(3, "r-3", "req-3"));
+
+    FinalizeResult again = finalizeBatch(2, 10, BatchStatus.CANCELLED);
+
+    assertThat(again).isEqualTo(first);
+    assertThat(fileText(first.outputFileId())).isEqualTo(output);
+    assertThat(fileText(first.errorFileId())).isEqualTo(errors);
+    assertThat(metadata.completions).hasSize(1);
+    assertThat(metadata.completions.get(0).outputFile().bytes())
+        .isEqualTo(output.getBytes(StandardCharsets.UTF_8).length);
   }
 
   private static com.fasterxml.jackson.databind.JsonNode tree(String json) {

@@ -7,6 +7,7 @@ import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.RequestCounts;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** Remembers the progress and completion calls the activities make; other calls are not used. */
+/**
+ * Remembers the progress, error and completion calls the activities make; other calls are not used.
+ */
 public final class RecordingMetadataStore implements MetadataStore {
 
   /** One {@link #recordChunkProgress} call. */
@@ -35,6 +38,12 @@ public final class RecordingMetadataStore implements MetadataStore {
   public final List<ProgressCall> progress = new CopyOnWriteArrayList<>();
   public final List<CompleteCall> completions = new CopyOnWriteArrayList<>();
 
+  /** Each batch's status, by batch id; moves follow {@link BatchStatus#canMoveTo}. */
+  public final Map<String, BatchStatus> statuses = new ConcurrentHashMap<>();
+
+  /** The errors last recorded, by batch id. */
+  public final Map<String, List<BatchError>> errors = new ConcurrentHashMap<>();
+
   /** Each batch's OpenAI metadata, by batch id. */
   public final Map<String, Map<String, String>> metadata = new ConcurrentHashMap<>();
 
@@ -45,7 +54,7 @@ public final class RecordingMetadataStore implements MetadataStore {
 
   @Override
   public Optional<BatchStatus> batchStatus(String tenant, String batchId) {
-    throw new UnsupportedOperationException();
+    return Optional.ofNullable(statuses.get(batchId));
   }
 
   @Override
@@ -61,7 +70,12 @@ public final class RecordingMetadataStore implements MetadataStore {
   @Override
   public boolean transitionStatus(
       String tenant, String batchId, BatchStatus next, long atEpochSeconds) {
-    throw new UnsupportedOperationException();
+    BatchStatus current = statuses.get(batchId);
+    if (current == null || !current.canMoveTo(next)) {
+      return false;
+    }
+    statuses.put(batchId, next);
+    return true;
   }
 
   @Override
@@ -70,8 +84,8 @@ public final class RecordingMetadataStore implements MetadataStore {
   }
 
   @Override
-  public void recordErrors(String tenant, String batchId, List<BatchError> errors) {
-    throw new UnsupportedOperationException();
+  public void recordErrors(String tenant, String batchId, List<BatchError> batchErrors) {
+    errors.put(batchId, List.copyOf(batchErrors));
   }
 
   @Override
@@ -83,6 +97,20 @@ public final class RecordingMetadataStore implements MetadataStore {
   public void recordChunkProgress(
       String tenant, String batchId, int chunkIndex, ChunkProgress chunkProgress) {
     progress.add(new ProgressCall(tenant, batchId, chunkIndex, chunkProgress));
+  }
+
+  /** A batch is terminal once {@link #completeBatch} was called for it; the first call wins. */
+  @Override
+  public Optional<FinalizeResult> finalResult(String tenant, String batchId) {
+    return completions.stream()
+        .filter(call -> call.batchId().equals(batchId))
+        .findFirst()
+        .map(
+            call ->
+                new FinalizeResult(
+                    call.counts(),
+                    call.outputFile() == null ? null : call.outputFile().id(),
+                    call.errorFile() == null ? null : call.errorFile().id()));
   }
 
   @Override

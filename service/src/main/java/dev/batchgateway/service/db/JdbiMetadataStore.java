@@ -11,6 +11,7 @@ import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.RequestCounts;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -489,6 +490,33 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .bind("tenant", tenant)
                 .bind("id", batchId)
                 .execute());
+  }
+
+  @Override
+  public Optional<FinalizeResult> finalResult(String tenant, String batchId) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT status, total_requests, completed_requests, failed_requests,"
+                        + " output_file_id, error_file_id FROM batches"
+                        + " WHERE tenant = :tenant AND id = :id")
+                .bind("tenant", tenant)
+                .bind("id", batchId)
+                .map(
+                    (rs, ctx) ->
+                        BatchStatus.fromWire(rs.getString("status")).isTerminal()
+                            ? Optional.of(
+                                new FinalizeResult(
+                                    new RequestCounts(
+                                        rs.getLong("total_requests"),
+                                        rs.getLong("completed_requests"),
+                                        rs.getLong("failed_requests")),
+                                    rs.getString("output_file_id"),
+                                    rs.getString("error_file_id")))
+                            : Optional.<FinalizeResult>empty())
+                .findOne()
+                .flatMap(result -> result));
   }
 
   @Override

@@ -9,8 +9,10 @@ import dev.batchgateway.workflows.ReprioritizeRequest;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.api.enums.v1.EventType;
 import io.temporal.api.history.v1.HistoryEvent;
+import io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest;
 import io.temporal.client.WorkflowClient;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
@@ -163,6 +165,45 @@ class BatchControlIT {
     api.awaitTerminal(id, Duration.ofSeconds(30));
     assertThat(api.post("/v1/batches/" + id + "/priority", "{\"priority\":1}").statusCode())
         .isEqualTo(409);
+  }
+
+  @Test
+  void manyPriorityChangesMoveTheBatchToANewRunAndItCompletesWithEveryLineOnce() throws Exception {
+    String id = startSlowBatch(null);
+    String firstRun = currentRun(id);
+
+    int changes = 0;
+    int priority = 0;
+    while (currentRun(id).equals(firstRun)) {
+      assertThat(changes).as("changes before the run moved").isLessThan(1000);
+      priority = changes % 2 == 0 ? 3 : 4;
+      HttpResponse<String> changed =
+          api.post("/v1/batches/" + id + "/priority", "{\"priority\":" + priority + "}");
+      assertThat(changed.statusCode()).isEqualTo(200);
+      changes++;
+    }
+    JsonNode batch = api.awaitTerminal(id, Duration.ofSeconds(180));
+
+    assertThat(batch.get("status").asText()).isEqualTo("completed");
+    assertThat(batch.get("priority").asInt()).isEqualTo(priority);
+    List<JsonNode> output = api.lines(batch.get("output_file_id").asText(null));
+    List<JsonNode> errors = api.lines(batch.get("error_file_id").asText(null));
+    Invariants.assertHold(batch, output, errors, ids());
+    assertThat(output).hasSize(LINES);
+  }
+
+  /** The run id of the batch's workflow as it runs now. */
+  private static String currentRun(String id) {
+    return temporal
+        .blockingStub()
+        .describeWorkflowExecution(
+            DescribeWorkflowExecutionRequest.newBuilder()
+                .setNamespace("default")
+                .setExecution(WorkflowExecution.newBuilder().setWorkflowId(id))
+                .build())
+        .getWorkflowExecutionInfo()
+        .getExecution()
+        .getRunId();
   }
 
   /** The signals and the recordPriority activities in the batch's workflow history. */
