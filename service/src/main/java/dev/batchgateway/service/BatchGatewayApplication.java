@@ -143,6 +143,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               new SharingConcurrencyLimiter(
                   limiter, limiter, config.getBatches().toSharing(), clock, environment.metrics()),
               batchSettings,
+              config.getBatches().toOutage(),
               retries,
               environment.metrics());
       environment

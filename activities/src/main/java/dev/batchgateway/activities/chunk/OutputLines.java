@@ -28,7 +28,11 @@ public final class OutputLines {
     REQUEST_TIMEOUT("request_timeout", "The inference server did not answer this request in time."),
     BATCH_FAILED(
         "batch_failed",
-        "This request could not be executed: the inference server was unreachable.");
+        "This request could not be executed: the inference server was unreachable."),
+    BACKEND_UNREACHABLE(
+        "backend_unreachable",
+        "This request could not be executed: the inference server was unreachable until the"
+            + " batch's deadline.");
 
     private final String code;
     private final String message;
