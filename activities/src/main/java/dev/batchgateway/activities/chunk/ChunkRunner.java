@@ -241,6 +241,7 @@ public final class ChunkRunner {
     private long failedLines;
     private Usage usage = Usage.ZERO;
     private int segmentsDone;
+    private boolean progressBehind;
 
     /** Past this, requests to an unreachable pool fail: the rest is left for finalizing. */
     private final long giveUpMillis;
@@ -317,6 +318,11 @@ public final class ChunkRunner {
       }
       awaitOutstanding();
       flushReadySegments();
+      // Every result is saved; the live counts wait for the database, heartbeating meanwhile.
+      while (progressBehind && !checkStop()) {
+        Thread.sleep(1000);
+        recordProgress();
+      }
       if (stopping) {
         writePartialSegments();
         throw new ChunkStoppedException();
@@ -695,14 +701,35 @@ public final class ChunkRunner {
               StorageKeys.partialSegment(
                   task.tenant(), task.batchId(), task.chunkIndex(), segment));
         }
+        recordProgress();
+        control.checkpoint(segmentsDone, completed + failedLines);
+      }
+      checkpointOpenSegments();
+    }
+
+    /**
+     * Records the chunk's totals for the API's live counts. They are totals, so a write the
+     * database missed is made good by the next one: a store outage must not stop a chunk whose
+     * results are safe in the file store.
+     */
+    private void recordProgress() {
+      try {
         metadata.recordChunkProgress(
             task.tenant(),
             task.batchId(),
             task.chunkIndex(),
             new ChunkProgress(completed, failedLines, usage));
-        control.checkpoint(segmentsDone, completed + failedLines);
+        progressBehind = false;
+      } catch (RuntimeException e) {
+        if (!progressBehind) {
+          log.warn(
+              "Chunk {} of batch {} cannot record its progress, carrying on: {}",
+              task.chunkIndex(),
+              task.batchId(),
+              e.toString());
+        }
+        progressBehind = true;
       }
-      checkpointOpenSegments();
     }
 
     /**

@@ -526,6 +526,21 @@ class ChunkRunnerTest {
   }
 
   @Test
+  void aDatabaseOutageNeitherStopsNorFailsTheChunkAndItsCountsAreWrittenWhenItIsBack()
+      throws Exception {
+    writeChunk(ids(10));
+    metadata.progressDown = true;
+    scheduler.schedule(() -> metadata.progressDown = false, 300, TimeUnit.MILLISECONDS);
+
+    ChunkOutcome outcome =
+        runner(new ScriptedInferenceClient(), settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
+    assertEachIndexOnce(completeEntries(), 10);
+    assertThat(metadata.progress.getLast().progress().completed()).isEqualTo(10);
+  }
+
+  @Test
   void aTransportFailureThatRecoversIsNotAnError() throws Exception {
     writeChunk(ids(1));
     ScriptedInferenceClient client =
