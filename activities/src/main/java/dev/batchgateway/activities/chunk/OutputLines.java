@@ -26,9 +26,7 @@ public final class OutputLines {
     BATCH_CANCELLED(
         "batch_cancelled", "This request was not executed because the batch was cancelled."),
     REQUEST_TIMEOUT("request_timeout", "The inference server did not answer this request in time."),
-    BATCH_FAILED(
-        "batch_failed",
-        "This request could not be executed: the inference server was unreachable."),
+    BATCH_FAILED("batch_failed", "This request could not be executed."),
     BACKEND_UNREACHABLE(
         "backend_unreachable",
         "This request could not be executed: the inference server was unreachable until the"
