@@ -148,6 +148,12 @@ start_redis "$REDIS_PORT" "$WORK/redis" "$LOGS/redis.log" ||
 export BGW_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 export BGW_TEST_DB_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/$BGW_PG_DB"
+# PostgresOutageIT stops and starts this cluster with pg_ctl (as its OS user when we are root).
+BGW_TEST_PG_DATA=$(readlink -f "$WORK/postgres")
+BGW_TEST_PG_BIN=$(pg_bindir)
+BGW_TEST_PG_OS_USER=""
+if ((EUID == 0)); then BGW_TEST_PG_OS_USER="$BGW_PG_OS_USER"; fi
+export BGW_TEST_PG_DATA BGW_TEST_PG_BIN BGW_TEST_PG_OS_USER BGW_TEST_PG_LOG="$LOGS/postgres.log"
 export BGW_TEST_DB_USER="$BGW_PG_ROLE"
 export BGW_TEST_DB_PASSWORD="$BGW_PG_PASSWORD"
 export BGW_TEST_TEMPORAL="127.0.0.1:$TEMPORAL_PORT"

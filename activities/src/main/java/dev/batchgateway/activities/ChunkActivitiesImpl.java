@@ -21,8 +21,12 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 public class ChunkActivitiesImpl implements ChunkActivities {
+  private static final Logger log = LoggerFactory.getLogger(ChunkActivitiesImpl.class);
+
   /** Failure type of a chunk handed back because its worker is shutting down; retried. */
   public static final String WORKER_SHUTTING_DOWN = "WorkerShuttingDown";
 
@@ -113,7 +117,18 @@ public class ChunkActivitiesImpl implements ChunkActivities {
       nextCheckMillis = now + STOP_CHECK_INTERVAL.toMillis();
       heartbeat();
       if (!stopped) {
-        Optional<BatchControl> read = metadata.batchControl(task.tenant(), task.batchId());
+        Optional<BatchControl> read;
+        try {
+          read = metadata.batchControl(task.tenant(), task.batchId());
+        } catch (RuntimeException e) {
+          // The database is down: the heartbeat still brings a cancel, so the chunk carries on.
+          log.debug(
+              "Chunk {} of batch {} cannot read its batch: {}",
+              task.chunkIndex(),
+              task.batchId(),
+              e.toString());
+          return false;
+        }
         read.ifPresent(control -> latest = control);
         BatchStatus status = read.map(BatchControl::status).orElse(BatchStatus.CANCELLED);
         stopped = status == BatchStatus.CANCELLING || status.isTerminal();

@@ -18,6 +18,7 @@ import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
+import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
 import dev.batchgateway.service.errors.WebApplicationExceptionMapper;
 import dev.batchgateway.service.inference.HttpInferenceClient;
@@ -104,6 +105,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       environment.jersey().register(new WebApplicationExceptionMapper());
       environment.jersey().register(new JsonErrorMapper());
       environment.jersey().register(new UnexpectedExceptionMapper());
+      environment.jersey().register(new StoreUnavailableMapper());
       environment.jersey().register(new FilesResource(metadata, store, config.getBatches(), clock));
       BatchWorkflowClient workflows = new BatchWorkflowClient(temporal.client());
       environment
@@ -145,6 +147,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               new SharingConcurrencyLimiter(
                   limiter, limiter, config.getBatches().toSharing(), clock, environment.metrics()),
               batchSettings,
+              config.getBatches().toOutage(),
               retries,
               environment.metrics());
       WorkerDrain drain = new WorkerDrain();

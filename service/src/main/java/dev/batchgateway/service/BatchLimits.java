@@ -3,6 +3,7 @@ package dev.batchgateway.service;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.limiter.SharingSettings;
 import io.dropwizard.util.DataSize;
 import io.dropwizard.util.DataSizeUnit;
@@ -64,6 +65,20 @@ public class BatchLimits {
 
   @NotNull @JsonProperty private Duration initialBackoff = Duration.milliseconds(500);
   @NotNull @JsonProperty private Duration maxBackoff = Duration.seconds(30);
+
+  /**
+   * Requests to an inference pool that cannot be reached are retried until the batch's deadline
+   * minus this, which is left for finalizing; then they fail as {@code backend_unreachable}.
+   */
+  @NotNull @JsonProperty private Duration deadlineReserve = Duration.minutes(5);
+
+  /** Connection failures in a row that open a pool's circuit: dispatch to the pool pauses. */
+  @Min(1)
+  @JsonProperty
+  private int circuitFailures = 5;
+
+  /** How often an open circuit lets one request through to probe the pool. */
+  @NotNull @JsonProperty private Duration circuitProbeInterval = Duration.seconds(1);
 
   @Min(1)
   @JsonProperty
@@ -216,6 +231,13 @@ public class BatchLimits {
         defaults.atRiskBoost(),
         java.time.Duration.ofMillis(atRiskAfter.toMilliseconds()),
         defaults.idleAfter());
+  }
+
+  public OutageSettings toOutage() {
+    return new OutageSettings(
+        java.time.Duration.ofMillis(deadlineReserve.toMilliseconds()),
+        circuitFailures,
+        java.time.Duration.ofMillis(circuitProbeInterval.toMilliseconds()));
   }
 
   public BatchSettings toSettings() {

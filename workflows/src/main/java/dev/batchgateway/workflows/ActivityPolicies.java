@@ -25,7 +25,10 @@ public final class ActivityPolicies {
     return ActivityOptions.newBuilder(options).setTaskQueue(TaskQueues.LIFECYCLE).build();
   }
 
-  /** Status writes: short, retried until the database answers. */
+  /**
+   * Status writes: short, retried without a count until the database answers, however long it is
+   * down; a batch's status is never given up on.
+   */
   public static ActivityOptions status() {
     return ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofSeconds(30))
@@ -68,20 +71,32 @@ public final class ActivityPolicies {
   }
 
   /**
-   * Chunks: the activity retries single requests itself, so an activity retry means the worker died
-   * or the chunk hit an unexpected error. Cancellation waits for the chunk to save what it
-   * finished.
+   * How long past its batch's deadline a chunk may still be retried. The deadline's own stop comes
+   * first and reports the lines left as {@code batch_expired}; this only bounds the retries of a
+   * chunk whose cancel does not get through.
    */
-  public static ActivityOptions chunk() {
+  public static final Duration CHUNK_DEADLINE_GRACE = Duration.ofMinutes(5);
+
+  /**
+   * Chunks: the activity retries single requests itself and carries on while the database is down,
+   * so an activity retry means the worker died or the chunk cannot start or end without the store
+   * (an outage of PostgreSQL or of the file store). Those are retried without a count until the
+   * batch's deadline, never turned into failed lines. Cancellation waits for the chunk to save what
+   * it finished.
+   *
+   * @param untilDeadline time left until the batch's deadline
+   */
+  public static ActivityOptions chunk(Duration untilDeadline) {
+    Duration left = untilDeadline.isNegative() ? Duration.ZERO : untilDeadline;
     return ActivityOptions.newBuilder()
         .setStartToCloseTimeout(Duration.ofHours(2))
+        .setScheduleToCloseTimeout(left.plus(CHUNK_DEADLINE_GRACE))
         .setHeartbeatTimeout(CHUNK_HEARTBEAT_TIMEOUT)
         .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
         .setRetryOptions(
             RetryOptions.newBuilder()
                 .setInitialInterval(Duration.ofSeconds(1))
-                .setMaximumInterval(Duration.ofSeconds(30))
-                .setMaximumAttempts(20)
+                .setMaximumInterval(Duration.ofSeconds(10))
                 .build())
         .build();
   }

@@ -373,7 +373,10 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     ChunkActivities chunks =
         Workflow.newActivityStub(
             ChunkActivities.class,
-            ActivityOptions.newBuilder(ActivityPolicies.chunk())
+            ActivityOptions.newBuilder(
+                    ActivityPolicies.chunk(
+                        Duration.ofMillis(
+                            input.expiresAtEpochSeconds() * 1000 - Workflow.currentTimeMillis())))
                 .setPriority(
                     Priority.newBuilder().setPriorityKey(temporalPriorityKey(priority)).build())
                 .build());

@@ -1,5 +1,6 @@
 package dev.batchgateway.activities.chunk;
 
+import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
@@ -20,6 +22,7 @@ import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.activities.port.ModelListUnavailableException;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.activities.port.ResponseTooLargeException;
@@ -28,6 +31,8 @@ import dev.batchgateway.workflows.ChunkTask;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -76,6 +81,11 @@ public final class ChunkRunner {
   private final BatchSettings settings;
   private final ScheduledExecutorService scheduler;
   private final RetryPolicy retryPolicy;
+  private final OutageSettings outage;
+  private final MetricRegistry metrics;
+
+  /** One circuit per pool, shared by every chunk this worker runs. */
+  private final Map<String, PoolCircuit> circuits = new ConcurrentHashMap<>();
 
   /** Pools with retry settings of their own, by name; the others use {@link #retryPolicy}. */
   private final Map<String, RetryPolicy> poolRetryPolicies = new ConcurrentHashMap<>();
@@ -94,10 +104,34 @@ public final class ChunkRunner {
       BatchSettings settings,
       ScheduledExecutorService scheduler,
       MetricRegistry metrics) {
+    this(
+        json,
+        store,
+        metadata,
+        client,
+        limiter,
+        settings,
+        OutageSettings.defaults(),
+        scheduler,
+        metrics);
+  }
+
+  public ChunkRunner(
+      ObjectMapper json,
+      FileStore store,
+      MetadataStore metadata,
+      InferenceClient client,
+      ConcurrencyLimiter limiter,
+      BatchSettings settings,
+      OutageSettings outage,
+      ScheduledExecutorService scheduler,
+      MetricRegistry metrics) {
     this.json = json;
     this.responses =
         AnsweredLine.parserFor(
             json, Math.max(settings.limits().maxResponseBytes(), settings.limits().maxLineBytes()));
+    this.outage = outage;
+    this.metrics = metrics;
     this.store = store;
     this.metadata = metadata;
     this.client = client;
@@ -110,6 +144,48 @@ public final class ChunkRunner {
     this.failed = metrics.meter("batch.requests.failed");
     this.retried = metrics.meter("batch.requests.retried");
     this.latency = metrics.timer("batch.inference.latency");
+  }
+
+  /**
+   * The pool's circuit, with its metrics: gauge {@code inference.<pool>.circuit.state} (0 closed, 1
+   * open, 2 half-open) and meter {@code inference.<pool>.circuit.opens}.
+   */
+  PoolCircuit circuitFor(String pool) {
+    return circuits.computeIfAbsent(
+        pool,
+        name -> {
+          Meter opens = metrics.meter("inference." + name + ".circuit.opens");
+          PoolCircuit circuit =
+              new PoolCircuit(
+                  outage.circuitFailures(),
+                  outage.circuitProbeInterval().toNanos(),
+                  System::nanoTime,
+                  () -> {
+                    opens.mark();
+                    log.warn(
+                        "Inference pool {} is unreachable: dispatch to it pauses, probing every {}",
+                        name,
+                        outage.circuitProbeInterval());
+                  });
+          metrics.<Gauge<Integer>>gauge(
+              "inference." + name + ".circuit.state", () -> () -> circuit.state().ordinal());
+          return circuit;
+        });
+  }
+
+  /**
+   * A connection that could not be made, or a pool whose model list could not be read: the
+   * infrastructure failed and the request never reached an engine.
+   */
+  static boolean isUnreachable(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof ConnectException
+          || cause instanceof HttpConnectTimeoutException
+          || cause instanceof ModelListUnavailableException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private RetryPolicy retryPolicyFor(String model) {
@@ -151,6 +227,13 @@ public final class ChunkRunner {
   /** A line whose backoff has passed, waiting for a permit to be sent again. */
   private record Retry(int index, int attempt) {}
 
+  /** What waiting on a pool's circuit came to. */
+  private enum Gate {
+    PASS,
+    STOP,
+    GAVE_UP
+  }
+
   private final class Execution {
     private final ChunkTask task;
     private final ChunkControl control;
@@ -190,6 +273,10 @@ public final class ChunkRunner {
     private long failedLines;
     private Usage usage = Usage.ZERO;
     private int segmentsDone;
+    private boolean progressBehind;
+
+    /** Past this, requests to an unreachable pool fail: the rest is left for finalizing. */
+    private final long giveUpMillis;
 
     /** Lines per segment, as the chunk's first attempt fixed them. */
     private int segmentLines;
@@ -200,6 +287,11 @@ public final class ChunkRunner {
     Execution(ChunkTask task, ChunkControl control) {
       this.task = task;
       this.control = control;
+      long deadlineMillis =
+          task.deadlineEpochSeconds() > Long.MAX_VALUE / 1000
+              ? Long.MAX_VALUE
+              : task.deadlineEpochSeconds() * 1000;
+      this.giveUpMillis = deadlineMillis - outage.deadlineReserve().toMillis();
     }
 
     ChunkOutcome run()
@@ -273,6 +365,11 @@ public final class ChunkRunner {
         throw spoolFailure;
       }
       flushReadySegments();
+      // Every result is saved; the live counts wait for the database, heartbeating meanwhile.
+      while (progressBehind && !checkStop()) {
+        Thread.sleep(1000);
+        recordProgress();
+      }
       if (stopping) {
         writePartialSegments();
         throw new ChunkStoppedException();
@@ -448,13 +545,41 @@ public final class ChunkRunner {
      */
     private boolean sendWithPermit(int index, int attempt)
         throws InterruptedException, IOException {
-      ConcurrencyLimiter.Permit permit = acquirePermit(lines.get(index).model());
+      String pool = client.poolFor(lines.get(index).model()).orElse("default");
+      PoolCircuit circuit = circuitFor(pool);
+      Gate gate = awaitCircuit(index, circuit);
+      if (gate == Gate.GAVE_UP) {
+        return true;
+      }
+      ConcurrencyLimiter.Permit permit = gate == Gate.PASS ? acquirePermit(pool) : null;
       if (permit == null) {
         abandon();
         return false;
       }
-      send(index, attempt, permit);
+      send(index, attempt, permit, circuit);
       return true;
+    }
+
+    /**
+     * Waits, holding no permit, while the pool's circuit is open. Past the give-up time the line
+     * fails as {@code backend_unreachable} instead.
+     */
+    private Gate awaitCircuit(int index, PoolCircuit circuit)
+        throws InterruptedException, IOException {
+      long pauseMillis =
+          Math.max(1, Math.min(POLL_MILLIS, outage.circuitProbeInterval().toMillis()));
+      while (!circuit.tryPass()) {
+        if (checkStop()) {
+          return Gate.STOP;
+        }
+        if (System.currentTimeMillis() >= giveUpMillis) {
+          finish(index, failure(lines.get(index), OutputLines.NoAnswer.BACKEND_UNREACHABLE, null));
+          return Gate.GAVE_UP;
+        }
+        flushReadySegments();
+        Thread.sleep(pauseMillis);
+      }
+      return Gate.PASS;
     }
 
     /** Sends the lines whose retry backoff has passed. False when the chunk is stopping. */
@@ -475,9 +600,8 @@ public final class ChunkRunner {
       }
     }
 
-    private ConcurrencyLimiter.Permit acquirePermit(String model)
+    private ConcurrencyLimiter.Permit acquirePermit(String pool)
         throws InterruptedException, IOException {
-      String pool = client.poolFor(model).orElse("default");
       while (true) {
         if (checkStop()) {
           return null;
@@ -520,7 +644,8 @@ public final class ChunkRunner {
       return stopping || draining;
     }
 
-    private void send(int index, int attempt, ConcurrencyLimiter.Permit permit) {
+    private void send(
+        int index, int attempt, ConcurrencyLimiter.Permit permit, PoolCircuit circuit) {
       if (stopping || draining) {
         permit.onIgnore();
         abandon();
@@ -538,7 +663,8 @@ public final class ChunkRunner {
             inFlight.remove(future);
             timing.stop();
             try {
-              onAnswer(index, attempt, permit, System.nanoTime() - sentNanos, response, error);
+              onAnswer(
+                  index, attempt, permit, circuit, System.nanoTime() - sentNanos, response, error);
             } catch (RuntimeException e) {
               log.error("Unexpected failure handling line {} of a chunk", index, e);
               permit.onIgnore();
@@ -555,6 +681,7 @@ public final class ChunkRunner {
         int index,
         int attempt,
         ConcurrencyLimiter.Permit permit,
+        PoolCircuit circuit,
         long latencyNanos,
         InferenceResponse response,
         Throwable error) {
@@ -579,6 +706,17 @@ public final class ChunkRunner {
                   OutputLines.unanswered(
                       line.customId(), OutputLines.NoAnswer.RESPONSE_TOO_LARGE, detail),
                   Usage.ZERO));
+          circuit.onReachable();
+          return;
+        }
+        if (isUnreachable(cause)) {
+          permit.onIgnore();
+          circuit.onUnreachable();
+          if (System.currentTimeMillis() >= giveUpMillis) {
+            finish(index, failure(line, OutputLines.NoAnswer.BACKEND_UNREACHABLE, cause));
+          } else {
+            retryUnreachable(index, attempt);
+          }
           return;
         }
         if (cause instanceof HttpTimeoutException) {
@@ -597,6 +735,7 @@ public final class ChunkRunner {
         }
         return;
       }
+      circuit.onReachable();
       int status = response.statusCode();
       if (response.isSuccess()) {
         permit.onSuccess(latencyNanos);
@@ -625,12 +764,16 @@ public final class ChunkRunner {
 
     private void retry(int index, int attempt, long retryAfter) {
       retried.mark();
+      long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
+      backOff(new Retry(index, attempt + 1), delay);
+    }
+
+    /** Queues {@code retry} once {@code delayMillis} passed; a stopping chunk drops it now. */
+    private void backOff(Retry retry, long delayMillis) {
       if (stopping || draining) {
         abandon();
         return;
       }
-      long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
-      Retry retry = new Retry(index, attempt + 1);
       backingOff.add(retry);
       scheduler.schedule(
           () -> {
@@ -638,7 +781,7 @@ public final class ChunkRunner {
               retries.add(retry);
             }
           },
-          delay,
+          delayMillis,
           TimeUnit.MILLISECONDS);
     }
 
@@ -661,6 +804,16 @@ public final class ChunkRunner {
       return shown == body.length
           ? text
           : text + " ... (" + body.length + " bytes in all, first " + shown + " shown)";
+    }
+
+    /**
+     * Queues the line again with the same attempt number: the pool could not be reached, which says
+     * nothing about the request, so it costs none of the request's tries.
+     */
+    private void retryUnreachable(int index, int attempt) {
+      retried.mark();
+      long delay = retryPolicyFor(lines.get(index).model()).delayMillis(1, -1);
+      backOff(new Retry(index, attempt), delay);
     }
 
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
@@ -747,14 +900,35 @@ public final class ChunkRunner {
               StorageKeys.partialSegment(
                   task.tenant(), task.batchId(), task.chunkIndex(), segment));
         }
+        recordProgress();
+        control.checkpoint(segmentsDone, completed + failedLines);
+      }
+      checkpointOpenSegments();
+    }
+
+    /**
+     * Records the chunk's totals for the API's live counts. They are totals, so a write the
+     * database missed is made good by the next one: a store outage must not stop a chunk whose
+     * results are safe in the file store.
+     */
+    private void recordProgress() {
+      try {
         metadata.recordChunkProgress(
             task.tenant(),
             task.batchId(),
             task.chunkIndex(),
             new ChunkProgress(completed, failedLines, usage));
-        control.checkpoint(segmentsDone, completed + failedLines);
+        progressBehind = false;
+      } catch (RuntimeException e) {
+        if (!progressBehind) {
+          log.warn(
+              "Chunk {} of batch {} cannot record its progress, carrying on: {}",
+              task.chunkIndex(),
+              task.batchId(),
+              e.toString());
+        }
+        progressBehind = true;
       }
-      checkpointOpenSegments();
     }
 
     /**

@@ -30,9 +30,11 @@ public final class OutputLines {
         "response_too_large",
         "The inference server's response was larger than the gateway's limit"
             + " (batches.maxResponseSize) and was not read."),
-    BATCH_FAILED(
-        "batch_failed",
-        "This request could not be executed: the inference server was unreachable."),
+    BATCH_FAILED("batch_failed", "This request could not be executed."),
+    BACKEND_UNREACHABLE(
+        "backend_unreachable",
+        "This request could not be executed: the inference server was unreachable until the"
+            + " batch's deadline."),
     RESULT_LOST(
         "result_lost",
         "The result of this request was lost: its checkpoint could not be read back. The"

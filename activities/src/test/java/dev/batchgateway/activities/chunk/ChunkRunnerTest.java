@@ -11,6 +11,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.model.BatchControl;
@@ -18,6 +19,9 @@ import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
+import dev.batchgateway.activities.port.InferenceClient;
+import dev.batchgateway.activities.port.InferenceRequest;
+import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.PermitRequest;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.port.RequestContext;
@@ -40,10 +44,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -128,8 +136,16 @@ class ChunkRunnerTest {
         Duration.ofMillis(20));
   }
 
+  private static final Duration PROBE = Duration.ofMillis(10);
+
   private ChunkRunner runner(ScriptedInferenceClient client, BatchSettings settings) {
     return new ChunkRunner(JSON, store, metadata, client, limiter, settings, scheduler, metrics);
+  }
+
+  private ChunkRunner runner(
+      ScriptedInferenceClient client, BatchSettings settings, OutageSettings outage) {
+    return new ChunkRunner(
+        JSON, store, metadata, client, limiter, settings, outage, scheduler, metrics);
   }
 
   private static ChunkTask task() {
@@ -407,21 +423,122 @@ class ChunkRunnerTest {
   }
 
   @Test
-  void anUnreachableBackendIsBatchFailedWithoutResponse() throws Exception {
+  void anUnreachableBackendIsRetriedBeyondMaxAttemptsUntilItAnswers() throws Exception {
+    writeChunk(ids(2));
+    ConnectException refused = new ConnectException("Connection refused");
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script(
+                "r-1",
+                fail(refused),
+                fail(refused),
+                fail(refused),
+                fail(refused),
+                fail(refused),
+                fail(refused),
+                ok());
+
+    ChunkOutcome outcome =
+        runner(client, settings(2, 4), new OutageSettings(Duration.ofMinutes(5), 2, PROBE))
+            .run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 2, 0));
+    assertThat(client.attempts("r-1")).isEqualTo(7).isGreaterThan(MAX_ATTEMPTS);
+    assertThat(metrics.meter("inference.pool-m1.circuit.opens").getCount()).isPositive();
+    assertThat(metrics.getGauges().get("inference.pool-m1.circuit.state").getValue()).isEqualTo(0);
+  }
+
+  @Test
+  void anUnreachableBackendPastTheDeadlineReserveIsBackendUnreachable() throws Exception {
     writeChunk(ids(2));
     ScriptedInferenceClient client =
         new ScriptedInferenceClient()
             .script("r-1", fail(new ConnectException("Connection refused")));
+    long deadline = System.currentTimeMillis() / 1000 + 60;
 
-    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), Control.neverStop());
+    ChunkOutcome outcome =
+        runner(client, settings(2, 4), new OutageSettings(Duration.ofMinutes(5), 2, PROBE))
+            .run(new ChunkTask(BATCH, TENANT, CHAT, 0, 0, deadline), Control.neverStop());
 
     assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 1));
-    assertThat(client.attempts("r-1")).isEqualTo(MAX_ATTEMPTS);
+    assertThat(client.attempts("r-1")).isEqualTo(1);
     Saved saved = entryFor("r-1");
     assertThat(saved.success()).isFalse();
     assertThat(saved.line().get("response").isNull()).isTrue();
-    assertThat(saved.line().at("/error/code").asText()).isEqualTo("batch_failed");
-    assertThat(saved.line().at("/error/message").asText()).contains("Connection refused");
+    assertThat(saved.line().at("/error/code").asText()).isEqualTo("backend_unreachable");
+    assertThat(saved.line().at("/error/message").asText())
+        .contains("until the batch's deadline")
+        .contains("Connection refused");
+  }
+
+  @Test
+  void whileThePoolsCircuitIsOpenOnlyProbesAreSentAndNoPermitIsHeld() throws Exception {
+    writeChunk(ids(20));
+    AtomicBoolean down = new AtomicBoolean(true);
+    AtomicInteger refusedSends = new AtomicInteger();
+    AtomicInteger mostInFlightWhileOpen = new AtomicInteger();
+    ScriptedInferenceClient scripted = new ScriptedInferenceClient();
+    InferenceClient client =
+        new InferenceClient() {
+          @Override
+          public CompletableFuture<InferenceResponse> send(InferenceRequest request) {
+            if (down.get()) {
+              refusedSends.incrementAndGet();
+              return CompletableFuture.failedFuture(new ConnectException("Connection refused"));
+            }
+            return scripted.send(request);
+          }
+
+          @Override
+          public Optional<String> poolFor(String model) {
+            return scripted.poolFor(model);
+          }
+        };
+    var sampler =
+        scheduler.scheduleAtFixedRate(
+            () -> {
+              if (down.get() && refusedSends.get() >= 3) {
+                mostInFlightWhileOpen.accumulateAndGet(limiter.inFlight("pool-m1"), Math::max);
+              }
+            },
+            0,
+            5,
+            TimeUnit.MILLISECONDS);
+    scheduler.schedule(() -> down.set(false), 500, TimeUnit.MILLISECONDS);
+
+    ChunkOutcome outcome =
+        new ChunkRunner(
+                JSON,
+                store,
+                metadata,
+                client,
+                limiter,
+                settings(5, 4),
+                new OutageSettings(Duration.ofMinutes(5), 3, Duration.ofMillis(100)),
+                scheduler,
+                metrics)
+            .run(task(), Control.neverStop());
+    sampler.cancel(false);
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 20, 0));
+    // Without the circuit the four lines in flight retry every few ms: hundreds of sends.
+    assertThat(refusedSends.get()).isBetween(3, 15);
+    assertThat(mostInFlightWhileOpen.get()).isLessThanOrEqualTo(1);
+  }
+
+  @Test
+  void aDatabaseOutageNeitherStopsNorFailsTheChunkAndItsCountsAreWrittenWhenItIsBack()
+      throws Exception {
+    writeChunk(ids(10));
+    metadata.progressDown = true;
+    scheduler.schedule(() -> metadata.progressDown = false, 300, TimeUnit.MILLISECONDS);
+
+    ChunkOutcome outcome =
+        runner(new ScriptedInferenceClient(), settings(2, 4)).run(task(), Control.neverStop());
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
+    assertEachIndexOnce(completeEntries(), 10);
+    assertThat(metadata.progress.getLast().progress().completed()).isEqualTo(10);
   }
 
   @Test

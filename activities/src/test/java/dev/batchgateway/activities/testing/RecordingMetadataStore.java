@@ -93,9 +93,15 @@ public final class RecordingMetadataStore implements MetadataStore {
     throw new UnsupportedOperationException();
   }
 
+  /** While true, progress writes fail as they would with the database down. */
+  public volatile boolean progressDown;
+
   @Override
   public void recordChunkProgress(
       String tenant, String batchId, int chunkIndex, ChunkProgress chunkProgress) {
+    if (progressDown) {
+      throw new IllegalStateException("database down");
+    }
     progress.add(new ProgressCall(tenant, batchId, chunkIndex, chunkProgress));
   }
 

@@ -19,10 +19,14 @@ final class Simulator implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final Process process;
+  private final List<String> command;
+  private final Path log;
   final String baseUrl;
 
-  private Simulator(Process process, String baseUrl) {
+  private Simulator(Process process, List<String> command, Path log, String baseUrl) {
     this.process = process;
+    this.command = command;
+    this.log = log;
     this.baseUrl = baseUrl;
   }
 
@@ -40,28 +44,51 @@ final class Simulator implements AutoCloseable {
   }
 
   static Simulator start(int maxNumSeqs, Path log) throws Exception {
+    return start(maxNumSeqs, "50ms", "10ms", log);
+  }
+
+  static Simulator start(
+      int maxNumSeqs, String timeToFirstToken, String interTokenLatency, Path log)
+      throws Exception {
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
+    return launch(
+        List.of(
+            binary().toString(),
+            "--port",
+            String.valueOf(port),
+            "--model",
+            MODEL,
+            "--force-dummy-tokenizer",
+            "--max-num-seqs",
+            String.valueOf(maxNumSeqs),
+            "--time-to-first-token",
+            timeToFirstToken,
+            "--inter-token-latency",
+            interTokenLatency),
+        log,
+        "http://127.0.0.1:" + port);
+  }
+
+  /** Kills the process at once, as a crash would: its port refuses connections from then on. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor();
+  }
+
+  /** The same simulator again, on the same port, after {@link #kill}. */
+  Simulator startAgain() throws Exception {
+    return launch(command, log, baseUrl);
+  }
+
+  private static Simulator launch(List<String> command, Path log, String baseUrl) throws Exception {
     ProcessBuilder builder =
-        new ProcessBuilder(
-                binary().toString(),
-                "--port",
-                String.valueOf(port),
-                "--model",
-                MODEL,
-                "--force-dummy-tokenizer",
-                "--max-num-seqs",
-                String.valueOf(maxNumSeqs),
-                "--time-to-first-token",
-                "50ms",
-                "--inter-token-latency",
-                "10ms")
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
-            .redirectOutput(log.toFile());
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().put("POD_IP", "127.0.0.1");
-    Simulator sim = new Simulator(builder.start(), "http://127.0.0.1:" + port);
+    Simulator sim = new Simulator(builder.start(), command, log, baseUrl);
     for (int i = 0; i < 200; i++) {
       try {
         if (HTTP.send(

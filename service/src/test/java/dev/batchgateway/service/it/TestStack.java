@@ -83,6 +83,12 @@ final class TestStack {
     return gateway(apiKeys, inferenceUrl, "adaptive", extra);
   }
 
+  /** As {@link #gateway(String, String, ConfigOverride...)}, against a server the test started. */
+  static DropwizardAppExtension<BatchGatewayConfiguration> gatewayAt(
+      String apiKeys, Supplier<String> inferenceUrl, ConfigOverride... extra) {
+    return gateway(apiKeys, inferenceUrl, "fixed", extra);
+  }
+
   /** Each key is set once: of two overrides of one key, which one wins is not to be relied on. */
   private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
       String apiKeys, Supplier<String> inferenceUrl, String capacityMode, ConfigOverride... extra) {
