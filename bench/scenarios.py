@@ -90,7 +90,8 @@ def overhead(cfg, ctx):
         st.start_redis()
         sim = st.start_sim(SIM_PORT, "--max-num-seqs", "512", "--max-waiting-queue-length", "10000")
         st.configure_gateway(sim.url, heap=HEAP)
-        gw = st.start_gateway("server")
+        # `--set overhead.gateway_env='{"BGW_LIMITER": "local"}'` compares other settings.
+        gw = st.start_gateway("server", env=cfg.get("gateway_env") or None)
         client = br.client_for(gw.base_url, API_KEY)
 
         path = st.work / "input.jsonl"

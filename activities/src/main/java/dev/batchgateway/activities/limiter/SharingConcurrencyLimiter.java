@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
  * nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as its
  * requests end, since nothing in flight is cut.
  *
- * <p>One waiter at a time, the first in that order, asks the pool limiter. So within one process
- * the order is exact; with a limiter shared by several processes, each process orders its own
- * waiters and the shared limiter hands permits to whichever process asks first.
+ * <p>One waiter at a time, the first in that order, asks the pool limiter, unless a single batch
+ * uses the pool: its requests then ask side by side, since there is nothing to order. So within one
+ * process the order is exact; with a limiter shared by several processes, each process orders its
+ * own waiters and the shared limiter hands permits to whichever process asks first.
  *
  * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
  * SharingSettings#atRiskSafety} of the time left in its window. That is reported once per batch, a
@@ -92,6 +93,23 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     Waiter me = null;
     try {
       Batch batch = pool.track(request);
+      if (pool.batches.size() == 1 && pool.waiters.isEmpty()) {
+        // The only batch of the pool: there is no order to keep, so its requests ask the pool
+        // limiter at once and side by side rather than one at a time (a shared limiter costs a
+        // round trip to Redis per ask). A second batch makes every ask queue again.
+        Optional<Permit> permit;
+        pool.lock.unlock();
+        try {
+          permit = delegate.acquire(request, maxWait);
+        } finally {
+          pool.lock.lock();
+        }
+        if (permit.isEmpty()) {
+          return Optional.empty();
+        }
+        batch.inFlight++;
+        return Optional.of(new SharedPermit(pool, batch, permit.get()));
+      }
       me = pool.enqueue(batch);
       while (true) {
         if (!pool.calling && pool.head() == me) {

@@ -81,6 +81,56 @@ class SharingConcurrencyLimiterTest {
     assertThat(now(limiter, ask("batch_low", -100))).isEmpty();
   }
 
+  /** Counts how many asks are inside the pool limiter at once; each takes 100 ms. */
+  private static final class SlowAsks
+      implements dev.batchgateway.activities.port.ConcurrencyLimiter {
+    private final LocalConcurrencyLimiter inner = new LocalConcurrencyLimiter(100);
+    private final java.util.concurrent.atomic.AtomicInteger inside =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger most =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public Optional<Permit> acquire(PermitRequest request, Duration maxWait)
+        throws InterruptedException {
+      most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+      try {
+        Thread.sleep(100);
+        return inner.acquire(request, maxWait);
+      } finally {
+        inside.decrementAndGet();
+      }
+    }
+  }
+
+  private static int mostAsksAtOnce(String... batches) throws Exception {
+    SlowAsks slow = new SlowAsks();
+    SharingConcurrencyLimiter limiter =
+        new SharingConcurrencyLimiter(
+            slow, slow.inner, SharingSettings.defaults(), Clock.systemUTC(), new MetricRegistry());
+    for (String batch : batches) {
+      now(limiter, ask(batch, 0)).orElseThrow().onSuccess(1); // tracked before the asks
+    }
+    List<CompletableFuture<Optional<Permit>>> asks = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      asks.add(waitFor(limiter, ask(batches[i % batches.length], 0), Duration.ofSeconds(5)));
+    }
+    for (CompletableFuture<Optional<Permit>> ask : asks) {
+      assertThat(ask.get(10, TimeUnit.SECONDS)).isPresent();
+    }
+    return slow.most.get();
+  }
+
+  @Test
+  void theRequestsOfTheOnlyBatchAskThePoolSideBySide() throws Exception {
+    assertThat(mostAsksAtOnce("batch_only")).isGreaterThan(1);
+  }
+
+  @Test
+  void withTwoBatchesAsksAreOrderedOneAtATime() throws Exception {
+    assertThat(mostAsksAtOnce("batch_a", "batch_b")).isEqualTo(1);
+  }
+
   @Test
   void raisingOneBatchRaisesItsShareAtOnce() throws InterruptedException {
     SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
@@ -140,6 +190,8 @@ class SharingConcurrencyLimiterTest {
     for (int i = 0; i < 20; i++) {
       high.add(now(limiter, ask("batch_high", 100)).orElseThrow());
     }
+    // batch_low is seen (nothing is free) before both wait, so both queue in the pool's order.
+    assertThat(now(limiter, ask("batch_low", -100))).isEmpty();
     CompletableFuture<Optional<Permit>> highWaiter =
         waitFor(limiter, ask("batch_high", 100), Duration.ofSeconds(2));
     CompletableFuture<Optional<Permit>> lowWaiter =
