@@ -905,7 +905,7 @@ ORDER = ["overhead", "prefix", "crash", "scaling", "interactive", "capacity_drop
 
 
 def fmt_goal_value(v, unit, target=False):
-    digits = {"×": 3, "%": 1, "points": 1, "MB": 1, "requests": 1}.get(unit, 0)
+    digits = {"×": 3, "%": 1, "points": 1, "MB": 1, "requests": 1, "s": 1}.get(unit, 0)
     if target and isinstance(v, (int, float)) and float(v).is_integer():
         digits = 0
     return f"{num(v, digits)} {unit}".rstrip()

@@ -1481,6 +1481,7 @@ def deadlines(cfg, ctx):
             "at_risk_after_seconds": cfg["at_risk_after"], "segment_lines": cfg["segment_lines"],
             "priority_lines": cfg["priority_lines"], "raise_after": cfg["raise_after"],
             "raised_priority": cfg["raised_priority"], "sample_interval": cfg["sample_interval"],
+            "share_window": cfg["share_window"], "observe_after": cfg["observe_after"],
             "capacity": "fixed", "pool_permits": slots, "heap": HEAP, **DEFAULTS}
 
         # A. Three batches submitted loosest first: first come, first served would run the
