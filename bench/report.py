@@ -846,7 +846,8 @@ def section_deadlines(r):
         "",
         f"**What runs.** The engine of section 5 (`{' '.join(c['simulator_args'])}`), a `server` "
         f"gateway with `BGW_CAPACITY=fixed` at {c['pool_permits']} permits (the engine's slots), so "
-        f"that only how the permits are shared is measured. A: three batches of "
+        f"that only how the permits are shared is measured, segments of {c['segment_lines']} lines "
+        f"so that the API's live counts move in small steps. A: three batches of "
         f"{num(c['lines_per_batch'])} lines ({c['batch_max_tokens']} tokens each) with windows of "
         + ", ".join(f"{k} {c['windows_seconds'][k]} s" for k in order)
         + f" ({factors} "

@@ -1475,6 +1475,7 @@ def deadlines(cfg, ctx):
         gw = st.start_gateway("server", env={"BGW_CAPACITY": "fixed"})
         client = br.client_for(gw.base_url, API_KEY)
         result["config"] = {
+            **DEFAULTS,  # first: what this scenario sets below wins
             "simulator_args": sim_args, "max_num_seqs": slots, "batch_max_tokens": tokens,
             "calibration": cal, "engine_rps_estimate": round(engine_rps, 1),
             "lines_per_batch": n, "window_factors": cfg["window_factors"], "windows_seconds": windows,
@@ -1482,7 +1483,7 @@ def deadlines(cfg, ctx):
             "priority_lines": cfg["priority_lines"], "raise_after": cfg["raise_after"],
             "raised_priority": cfg["raised_priority"], "sample_interval": cfg["sample_interval"],
             "share_window": cfg["share_window"], "observe_after": cfg["observe_after"],
-            "capacity": "fixed", "pool_permits": slots, "heap": HEAP, **DEFAULTS}
+            "capacity": "fixed", "pool_permits": slots, "heap": HEAP}
 
         # A. Three batches submitted loosest first: first come, first served would run the
         # tight one last.
