@@ -230,19 +230,10 @@ def test_sigterm_to_the_gateway_mid_batch_sends_nothing_twice(data_dir):
         log = (data_dir / "logs" / "gateway.log").read_text(errors="replace")
         assert "Worker stopped" in log, run.output_tail()
         run.start()
-        final = wait_for(
-            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
-            and b,
-            300,
-            "the batch to finish after the restart",
-        )
+        final = finished(batch_id, "the batch to finish after the restart")
         assert final["status"] == "completed"
         assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
-        ids = [
-            json.loads(l)["custom_id"]
-            for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines()
-            if l
-        ]
+        ids = output_ids(final)
         assert sorted(ids) == sorted(f"c-{i}" for i in range(LINES))
         resent = served_requests() - served_before - LINES
         print(
@@ -305,19 +296,10 @@ def test_temporal_killed_and_restarted_mid_batch_the_batch_completes(data_dir):
             start_new_session=True,
         )
         wait_for(lambda: port_open(TEMPORAL_PORT), 60, "Temporal to be back")
-        final = wait_for(
-            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
-            and b,
-            300,
-            "the batch to finish after Temporal came back",
-        )
+        final = finished(batch_id, "the batch to finish after Temporal came back")
         assert final["status"] == "completed", final
         assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
-        ids = [
-            json.loads(l)["custom_id"]
-            for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines()
-            if l
-        ]
+        ids = output_ids(final)
         assert sorted(ids) == sorted(f"c-{i}" for i in range(LINES))
         print(
             f"\ntemporal restart: a create while it was down answered {status} after "
@@ -331,6 +313,25 @@ def test_temporal_killed_and_restarted_mid_batch_the_batch_completes(data_dir):
                 temporal.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 temporal.kill()
+
+
+def finished(batch_id, what):
+    """The batch once it is in a terminal status."""
+    return wait_for(
+        lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
+        and b,
+        300,
+        what,
+    )
+
+
+def output_ids(final):
+    """The custom_ids of a finished batch's output file, in file order."""
+    return [
+        json.loads(l)["custom_id"]
+        for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines()
+        if l
+    ]
 
 
 def batch_lines():
@@ -374,42 +375,10 @@ def create_batch(lines):
 
 def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):
     run = MakeRun(data_dir)
-    lines = [
-        json.dumps(
-            {
-                "custom_id": f"c-{i}",
-                "method": "POST",
-                "url": "/v1/chat/completions",
-                "body": {
-                    "model": model(),
-                    "messages": [
-                        {"role": "system", "content": f"Prompt family {i % 7}."},
-                        {"role": "user", "content": f"Item {i}"},
-                    ],
-                    "max_tokens": 4,
-                },
-            }
-        )
-        for i in range(LINES)
-    ]
     try:
         run.start()
         served_before = served_requests()
-        file_id = upload(("\n".join(lines) + "\n").encode())["id"]
-        created = json.loads(
-            api(
-                "POST",
-                "/batches",
-                json.dumps(
-                    {
-                        "input_file_id": file_id,
-                        "endpoint": "/v1/chat/completions",
-                        "completion_window": "24h",
-                    }
-                ).encode(),
-            )
-        )
-        batch_id = created["id"]
+        batch_id = create_batch(batch_lines())
         done_at_crash = []
         resume_seconds = []
         for share in CRASH_AT:
@@ -431,17 +400,11 @@ def test_sigkill_of_make_run_mid_batch_loses_and_duplicates_nothing(data_dir):
                 "progress after the restart",
             )
             resume_seconds.append(time.time() - started)
-        final = wait_for(
-            lambda: (b := batch(batch_id))["status"] in ("completed", "failed", "cancelled", "expired")
-            and b,
-            300,
-            "the batch to finish after the restarts",
-        )
+        final = finished(batch_id, "the batch to finish after the restarts")
 
         assert final["status"] == "completed"
         assert final["request_counts"] == {"total": LINES, "completed": LINES, "failed": 0}
-        output = [json.loads(l) for l in api("GET", f"/files/{final['output_file_id']}/content").splitlines() if l]
-        ids = [line["custom_id"] for line in output]
+        ids = output_ids(final)
         assert len(ids) == LINES
         assert set(ids) == {f"c-{i}" for i in range(LINES)}
         assert final["error_file_id"] is None

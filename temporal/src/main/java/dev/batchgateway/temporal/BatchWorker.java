@@ -34,14 +34,6 @@ public final class BatchWorker implements Managed {
     void drain(Duration grace) throws InterruptedException;
   }
 
-  public BatchWorker(
-      TemporalConnection connection,
-      TemporalSettings settings,
-      BatchLifecycleActivities lifecycle,
-      ChunkActivities chunks) {
-    this(connection, settings, lifecycle, chunks, grace -> {});
-  }
-
   /**
    * {@code drain} is told, with the grace period, when this worker stops: running chunks then stop
    * sending, let what is on the wire answer and hand their other lines back.
