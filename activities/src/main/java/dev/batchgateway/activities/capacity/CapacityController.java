@@ -4,6 +4,7 @@ import dev.batchgateway.activities.port.PoolOutcomes;
 import dev.batchgateway.workflows.capacity.ControllerState;
 import dev.batchgateway.workflows.capacity.Decision;
 import dev.batchgateway.workflows.capacity.EngineSample;
+import dev.batchgateway.workflows.capacity.InteractiveLevel;
 import dev.batchgateway.workflows.capacity.OutcomeWindow;
 import dev.batchgateway.workflows.capacity.PoolProbeSpec;
 import dev.batchgateway.workflows.capacity.ProbeMode;
@@ -12,18 +13,34 @@ import dev.batchgateway.workflows.capacity.Steering;
 /**
  * Decides a pool's batch limit from one engine reading. Pure: the same inputs give the same state.
  *
- * <p>With engine metrics: interactive = running + waiting - our in-flight, and while it rises it is
- * expected to rise as much again by the next tick; target = capacity - peak interactive - headroom.
- * The peak is the highest interactive count lately, falling by {@value #PEAK_FALL_PER_SECOND} of
- * the capacity per second, so the batch does not rush back into slots a wave of interactive traffic
- * is still using on and off. Headroom covers what arrives before the next tick: a share of the
- * capacity, and at least {@value #HEADROOM_SIGMAS} standard deviations of a Poisson arrival count
- * around the peak. A lower target applies at once, and a queue in the engine (or a KV cache past
- * {@value #KV_SATURATED}) cuts below what is in flight; a higher one is approached in steps, and
- * only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that is
- * still arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned:
- * what the engines run while requests wait is what they can run. Until it is learned the limit
- * grows a quarter above what is in flight each tick until the engine queues.
+ * <p>With engine metrics: interactive = running + waiting - our in-flight. Two limits apply, the
+ * lower wins:
+ *
+ * <ul>
+ *   <li>The steady limit: capacity - level - headroom, where the level is the mean interactive
+ *       count since it last changed (over at most {@value #MEAN_WINDOW_MILLIS} ms) and the headroom
+ *       a share of the capacity, and at least {@value #HEADROOM_SIGMAS} standard deviations of a
+ *       Poisson count around the level. Interactive counts jitter by their square root from tick to
+ *       tick; a mean over seconds does not, and the steady limit moves only when it has changed by
+ *       more than its hysteresis ({@value #STEADY_HYSTERESIS} permits, or a tenth; none in the
+ *       first {@value #SETTLING_MILLIS} ms of a level), so a steady load gets a steady limit. A
+ *       change of level shows as a quick ({@value #FAST_MILLIS} ms) average leaving the mean by
+ *       {@value #CHANGE_SIGMAS} standard deviations: the mean starts over from it.
+ *   <li>The immediate limit: what the engine's slots leave beside the interactive count now. While
+ *       the count rises (by more than jitter) it is expected to rise as much again by the next tick
+ *       and the full headroom is kept around where it will be: a wave fills the engine within one
+ *       request time, and a limit that only follows the count lets the batch refill the slots the
+ *       wave is about to need. Otherwise the batch may fill what the count leaves: the steady limit
+ *       keeps the headroom, and cutting it again for every upward wander of a steady count would
+ *       only make the limit jitter.
+ * </ul>
+ *
+ * <p>A lower limit applies at once, and a queue in the engine (or a KV cache past {@value
+ * #KV_SATURATED}) cuts below what is in flight; a higher one is approached in steps, and only after
+ * the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that is still
+ * arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned: what the
+ * engines run while requests wait is what they can run. Until it is learned the limit grows a
+ * quarter above what is in flight each tick until the engine queues.
  *
  * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
  * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
@@ -32,11 +49,26 @@ public final class CapacityController {
   /** llm-d's endpoint picker calls an engine saturated at this KV-cache use. */
   static final double KV_SATURATED = 0.8;
 
-  /** How fast the interactive peak is forgotten, as a share of the capacity per second. */
-  static final double PEAK_FALL_PER_SECOND = 0.2;
+  /** Time constant of the quick average of the interactive count that shows a change of level. */
+  static final long FAST_MILLIS = 1000;
+
+  /** The longest the level averages over: a longer mean is steadier but follows a drift slower. */
+  static final long MEAN_WINDOW_MILLIS = 20_000;
+
+  /**
+   * The quick average this many standard deviations of the count (plus one) off the mean is a new
+   * level: averaged over a second, the quick one wanders less than the count itself.
+   */
+  static final double CHANGE_SIGMAS = 2.0;
+
+  /** For this long after the level changes its mean follows its readings without hysteresis. */
+  static final long SETTLING_MILLIS = 4000;
+
+  /** The steady limit moves only by at least this many permits (or a tenth of it, if more). */
+  static final int STEADY_HYSTERESIS = 3;
 
   /** Headroom in standard deviations of the interactive count (Poisson: sqrt of the mean). */
-  static final double HEADROOM_SIGMAS = 2.0;
+  static final double HEADROOM_SIGMAS = 2.5;
 
   /** A rise of the interactive count by at most this much a tick is read as jitter. */
   static final double RISE_NOISE = 2.0;
@@ -115,7 +147,9 @@ public final class CapacityController {
     private final double learned;
     private final int capacity;
     private final int interactive;
-    private final double interactivePeak;
+    private InteractiveLevel level;
+    private final boolean rising;
+    private final int expected;
     private final long unreachableSince;
     private OutcomeWindow window;
 
@@ -137,12 +171,12 @@ public final class CapacityController {
       this.capacity = spec.maxConcurrency() > 0 ? spec.maxConcurrency() : (int) Math.round(learned);
       this.interactive =
           sample.reachable() ? Math.max(0, sample.running() + sample.waiting() - inFlight) : 0;
-      this.interactivePeak =
-          peak(
-              previous,
-              expectedInteractive(previous, interactive),
-              capacity,
-              spec.intervalMillis());
+      this.expected = sample.reachable() ? expectedInteractive(previous, interactive) : 0;
+      this.rising = expected > interactive;
+      this.level =
+          sample.reachable()
+              ? level(previous, interactive, spec.intervalMillis(), now)
+              : previous.interactiveLevel();
       this.unreachableSince =
           sample.reachable()
               ? 0
@@ -189,18 +223,69 @@ public final class CapacityController {
       return rise > noise ? interactive + rise : interactive;
     }
 
-    /** The interactive peak, worn down by one tick, raised by this tick's count. */
-    private static double peak(
-        ControllerState previous, int interactive, int capacity, long tickMillis) {
-      double worn =
-          previous.interactivePeak() - PEAK_FALL_PER_SECOND * capacity * tickMillis / 1000.0;
-      return Math.max(interactive, Math.max(0, worn));
+    /**
+     * The interactive level, moved by one reading. Within a level the mean is a plain average since
+     * the level began (the first readings count fully) and then an average over {@value
+     * #MEAN_WINDOW_MILLIS} ms; when the quick average leaves it by more than the jitter of a
+     * Poisson count, the level has changed (a wave began or ended, the engine slowed) and the mean
+     * starts over from this reading.
+     */
+    private static InteractiveLevel level(
+        ControllerState previous, int interactive, long tickMillis, long now) {
+      InteractiveLevel last = previous.interactiveLevel();
+      if (!previous.lastSample().reachable() || last.sinceMillis() == 0) {
+        return new InteractiveLevel(interactive, interactive, now, last.steadyTarget());
+      }
+      double fast =
+          last.fast()
+              + Math.min(1.0, (double) tickMillis / FAST_MILLIS) * (interactive - last.fast());
+      double jitter = CHANGE_SIGMAS * Math.sqrt(Math.max(1.0, last.mean())) + 1;
+      // A small load that ends moves the average by less than its jitter: halving it is a change
+      // too (at 4 requests, a wander down to 2 for a whole second is rare; up to 9 is a wave).
+      double drop = Math.min(jitter, Math.max(1.0, last.mean() / 2));
+      if (fast - last.mean() > jitter || last.mean() - fast > drop) {
+        // The quick average lags; the reading is where the new level is, and the readings after
+        // it average its noise away.
+        return new InteractiveLevel(fast, interactive, now, last.steadyTarget());
+      }
+      double readings = (double) (now - last.sinceMillis()) / Math.max(1, tickMillis);
+      double weight = Math.max((double) tickMillis / MEAN_WINDOW_MILLIS, 1 / (readings + 1));
+      double mean = last.mean() + weight * (interactive - last.mean());
+      return new InteractiveLevel(fast, mean, last.sinceMillis(), last.steadyTarget());
+    }
+
+    /** Free slots left for what interactive traffic around {@code level} brings next. */
+    int headroom(double level) {
+      int share = (int) Math.ceil(spec.headroomFraction() * capacity);
+      int spread = (int) Math.ceil(HEADROOM_SIGMAS * Math.sqrt(Math.max(0, level)));
+      return Math.max(spec.minHeadroom(), Math.max(share, spread));
     }
 
     int headroom() {
-      int share = (int) Math.ceil(spec.headroomFraction() * capacity);
-      int spread = (int) Math.ceil(HEADROOM_SIGMAS * Math.sqrt(interactivePeak));
-      return Math.max(spec.minHeadroom(), Math.max(share, spread));
+      return headroom(level.mean());
+    }
+
+    /**
+     * The steady limit for the level now, or the one in force if it is within its hysteresis: a
+     * mean of a Poisson count still wanders by a permit or so, and a limit that followed it would
+     * never settle.
+     */
+    int steadyTarget() {
+      double mean = level.mean();
+      int fresh = clamp(capacity - (int) Math.round(mean) - headroom(mean));
+      int held = level.steadyTarget();
+      if (held < 0 || now - level.sinceMillis() < SETTLING_MILLIS) {
+        // A new level's first readings move its mean most: follow them until it has settled.
+        return fresh;
+      }
+      int band = Math.max(STEADY_HYSTERESIS, (int) Math.ceil(0.1 * held));
+      return Math.abs(fresh - held) >= band ? fresh : held;
+    }
+
+    /** What the engine's slots leave now beside the interactive count (and where it is heading). */
+    int immediateTarget() {
+      int room = rising ? headroom(expected) : 0;
+      return capacity - expected - room;
     }
 
     int clamp(int permits) {
@@ -212,7 +297,9 @@ public final class CapacityController {
       ProbeMode mode;
       if (capacity > 0) {
         mode = ProbeMode.ADAPTIVE;
-        target = capacity - (int) Math.ceil(interactivePeak) - headroom();
+        int steady = steadyTarget();
+        level = new InteractiveLevel(level.fast(), level.mean(), level.sinceMillis(), steady);
+        target = Math.min(steady, immediateTarget());
       } else {
         mode = ProbeMode.LEARNING;
         target = inFlight + Math.max(1, (int) Math.ceil(LEARNING_STEP_FRACTION * inFlight));
@@ -299,7 +386,7 @@ public final class CapacityController {
           minLatencyMillis,
           mode == ProbeMode.FALLBACK ? window : new OutcomeWindow(0, 0, 0, 0),
           previous.decisions() + 1,
-          interactivePeak);
+          level);
     }
   }
 }

@@ -18,7 +18,7 @@ package dev.batchgateway.workflows.capacity;
  * @param minLatencyMillis the lowest mean batch latency seen (fallback only); 0 = none yet
  * @param window outcomes gathered for the fallback's next decision
  * @param decisions ticks decided so far
- * @param interactivePeak the recent peak of interactive requests, falling slowly after a burst
+ * @param interactiveLevel the smoothed interactive load and the steady limit it calls for
  */
 public record ControllerState(
     ProbeMode mode,
@@ -34,7 +34,7 @@ public record ControllerState(
     double minLatencyMillis,
     OutcomeWindow window,
     long decisions,
-    double interactivePeak) {
+    InteractiveLevel interactiveLevel) {
 
   public static final ControllerState INITIAL =
       new ControllerState(
@@ -51,5 +51,5 @@ public record ControllerState(
           0,
           new OutcomeWindow(0, 0, 0, 0),
           0,
-          0);
+          InteractiveLevel.NONE);
 }

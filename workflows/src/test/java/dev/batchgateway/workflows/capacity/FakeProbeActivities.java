@@ -35,7 +35,7 @@ class FakeProbeActivities implements CapacityProbeActivities {
             s.minLatencyMillis(),
             s.window(),
             s.decisions() + 1,
-            s.interactivePeak());
+            s.interactiveLevel());
     ActivityExecutionContext context = Activity.getExecutionContext();
     while (true) {
       try {
