@@ -220,7 +220,10 @@ public final class CapacityController {
       // jitters by a request or two (and a steady load by about its square root): a rise within
       // that is noise, not a wave.
       double noise = Math.max(RISE_NOISE, Math.sqrt(previous.interactive()));
-      return rise > noise ? interactive + rise : interactive;
+      // A count coming back from a dip to its usual level is not a wave either: a wave lifts it
+      // above the level.
+      boolean aboveLevel = interactive > previous.interactiveLevel().mean() + noise;
+      return rise > noise && aboveLevel ? interactive + rise : interactive;
     }
 
     /**

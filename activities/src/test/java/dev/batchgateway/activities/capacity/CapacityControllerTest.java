@@ -276,7 +276,7 @@ class CapacityControllerTest {
   }
 
   @Test
-  void aSlowerEngineSettlesTheLimitWithinSeconds() {
+  void aSlowerEngineBringsTheLimitDownAtOnceAndThenHoldsIt() {
     // 15% of the slots at 376 ms a request, then the engine is 4x slower: 60%.
     Engine engine = new Engine().load(12.7, 376);
     engine.run(15);
@@ -287,12 +287,13 @@ class CapacityControllerTest {
 
     assertThat(before).isGreaterThan(15);
     assertThat(limits.subList(0, 60)).as("within 3 s").anyMatch(l -> l <= 5);
-    // From 5 s after the change: one value but for brief cuts.
+    // From 5 s after the change the limit holds but for a step or two.
     List<Integer> after = limits.subList(100, 600);
     int median = median(after);
     assertThat(median).isBetween(1, 4);
-    assertThat(after.stream().filter(l -> l == median).count()).isGreaterThan(450);
-    assertThat(changes(after)).isLessThanOrEqualTo(4);
+    assertThat(Collections.max(after)).isLessThanOrEqualTo(5);
+    // The mean of the first seconds of a level is still rough: one later step as it firms up.
+    assertThat(changes(after)).isLessThanOrEqualTo(2);
   }
 
   @Test
