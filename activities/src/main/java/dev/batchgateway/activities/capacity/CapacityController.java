@@ -24,8 +24,9 @@ import dev.batchgateway.workflows.capacity.Steering;
  *       tick; a mean over seconds does not, and the steady limit moves only when it has changed by
  *       more than its hysteresis ({@value #STEADY_HYSTERESIS} permits, or a tenth; none in the
  *       first {@value #SETTLING_MILLIS} ms of a level), so a steady load gets a steady limit. A
- *       change of level shows as a quick ({@value #FAST_MILLIS} ms) average leaving the mean by
- *       {@value #CHANGE_SIGMAS} standard deviations: the mean starts over from it.
+ *       change of level shows as a quick ({@value #FAST_MILLIS} ms) average rising {@value
+ *       #CHANGE_SIGMAS} standard deviations (plus one) above the mean, or falling below half of it
+ *       (or as far): the mean starts over from the reading.
  *   <li>The immediate limit: what the engine's slots leave beside the interactive count now. While
  *       the count rises (by more than jitter) it is expected to rise as much again by the next tick
  *       and the full headroom is kept around where it will be: a wave fills the engine within one
