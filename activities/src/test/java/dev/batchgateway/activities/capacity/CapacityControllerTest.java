@@ -337,6 +337,33 @@ class CapacityControllerTest {
   }
 
   @Test
+  void aStateHeartbeatedWithoutALevelStartsOne() {
+    ControllerState old = ControllerState.INITIAL;
+    Pool pool = new Pool(spec(32), 28);
+    pool.state =
+        new ControllerState(
+            ProbeMode.ADAPTIVE,
+            28,
+            32,
+            0,
+            0,
+            28,
+            engine(28, 0),
+            Decision.HOLD,
+            0,
+            0,
+            0,
+            old.window(),
+            10,
+            null);
+
+    ControllerState state = pool.tick(engine(28 + 12, 8), 28);
+
+    assertThat(state.interactiveLevel().sinceMillis()).isEqualTo(pool.now);
+    assertThat(state.limit()).isLessThan(28);
+  }
+
+  @Test
   void neverGrowsFasterThanTenPercentOfCapacityATick() {
     Pool pool = new Pool(spec(100), 10);
     pool.now += 10_000;

@@ -36,6 +36,11 @@ public record ControllerState(
     long decisions,
     InteractiveLevel interactiveLevel) {
 
+  public ControllerState {
+    // A state heartbeated before the level existed (an older worker) carries none.
+    interactiveLevel = interactiveLevel == null ? InteractiveLevel.NONE : interactiveLevel;
+  }
+
   public static final ControllerState INITIAL =
       new ControllerState(
           ProbeMode.STARTING,
