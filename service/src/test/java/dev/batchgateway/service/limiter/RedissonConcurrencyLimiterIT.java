@@ -111,6 +111,116 @@ class RedissonConcurrencyLimiterIT {
   }
 
   @Test
+  void aPermitIsHandedFromRequestToRequestWithoutAskingRedisEachTime() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(2, Duration.ofSeconds(30));
+    for (int i = 0; i < 200; i++) {
+      limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow().onSuccess(1);
+    }
+    assertThat(limiter.leasesTaken())
+        .as("200 requests one after the other reuse the lease of the first")
+        .isLessThanOrEqualTo(2);
+    assertThat(limiter.outcomes(pool).succeeded()).isEqualTo(200);
+    eventually(
+        Duration.ofSeconds(1),
+        () -> limiter.inFlight(pool) == 0 && limiter.held() == 0 && limiter.available(pool) == 2);
+  }
+
+  @Test
+  void aWaiterGetsTheLeaseOfARequestThatEnds() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(1, Duration.ofSeconds(30));
+    Permit held = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    CompletableFuture<Optional<Permit>> waiting = acquireInBackground(limiter, 10);
+    Thread.sleep(200);
+    assertThat(waiting).isNotDone();
+    held.onSuccess(1);
+    Permit next = waiting.get(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(limiter.inFlight(pool)).isEqualTo(1);
+    next.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 1);
+  }
+
+  @Test
+  void aReusedLeaseGoesBackToRedisWhereAnotherWorkerWaits() throws Exception {
+    Duration reuse = Duration.ofMillis(300);
+    RedissonConcurrencyLimiter busy =
+        new RedissonConcurrencyLimiter(client(url), 1, Duration.ofSeconds(30), reuse);
+    closing.add(busy);
+    RedissonConcurrencyLimiter other = limiter(1, Duration.ofSeconds(30));
+    CompletableFuture<Optional<Permit>> otherWaits = null;
+    long started = System.nanoTime();
+    // The busy worker always has its next request ready when one ends. Without an end to reuse it
+    // would keep the permit for good; with one the permit goes back through Redis, where the
+    // other worker's wait can take it. Which worker wins that race is up to Redis, so the bound
+    // allows several rounds.
+    while (System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10)) {
+      Optional<Permit> permit = busy.acquire(in(pool), Duration.ofMillis(50));
+      if (otherWaits == null) {
+        otherWaits = acquireInBackground(other, 10);
+      }
+      permit.ifPresent(p -> p.onSuccess(1));
+      if (otherWaits.isDone()) {
+        break;
+      }
+    }
+    assertThat(otherWaits).isNotNull();
+    Permit got = otherWaits.get(1, TimeUnit.SECONDS).orElseThrow();
+    assertThat((System.nanoTime() - started) / 1_000_000)
+        .as("within a few reuse times")
+        .isLessThan(5_000L);
+    got.onSuccess(1);
+  }
+
+  @Test
+  void aLowerLimitStopsReuseAsRequestsEnd() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(3, Duration.ofSeconds(30));
+    Permit a = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit b = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit c = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    limiter.setLimit(pool, 1);
+    Thread.sleep(2 * RedissonConcurrencyLimiter.AVAILABILITY_POLL_MILLIS);
+
+    a.onSuccess(1);
+    assertThat(limiter.acquire(in(pool), Duration.ZERO))
+        .as("the pool is over its new limit: an ended request's lease is not reused")
+        .isEmpty();
+    b.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.inFlight(pool) == 1);
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    c.onSuccess(1);
+    Permit only = limiter.acquire(in(pool), Duration.ofSeconds(2)).orElseThrow();
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    assertThat(limiter.inFlight(pool)).isEqualTo(1);
+    only.onSuccess(1);
+  }
+
+  @Test
+  void withoutReuseEveryPermitGoesBackAtOnce() throws Exception {
+    RedissonConcurrencyLimiter limiter =
+        new RedissonConcurrencyLimiter(client(url), 2, Duration.ofSeconds(30), Duration.ZERO);
+    closing.add(limiter);
+    for (int i = 0; i < 5; i++) {
+      limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow().onSuccess(1);
+    }
+    assertThat(limiter.leasesTaken()).isEqualTo(5);
+  }
+
+  private CompletableFuture<Optional<Permit>> acquireInBackground(
+      RedissonConcurrencyLimiter limiter, int seconds) {
+    CompletableFuture<Optional<Permit>> result = new CompletableFuture<>();
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try {
+                result.complete(limiter.acquire(in(pool), Duration.ofSeconds(seconds)));
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            });
+    return result;
+  }
+
+  @Test
   void theFirstWorkerSizesAPoolAndLaterOnesKeepIt() throws Exception {
     RedissonConcurrencyLimiter first = limiter(3, Duration.ofSeconds(30));
     assertThat(first.limit(pool)).isEqualTo(3);
