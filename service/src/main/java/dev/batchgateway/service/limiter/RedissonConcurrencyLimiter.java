@@ -73,7 +73,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
   private static final long RELEASE_RETRY_MILLIS = 1000;
 
   /** How long a lease no request of this process uses waits for one before it goes back. */
-  static final long IDLE_MILLIS = 20;
+  static final long IDLE_MILLIS = 100;
 
   /** How often idle leases are looked over. */
   private static final long SWEEP_MILLIS = 10;
