@@ -63,7 +63,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChunkRunner {
   private static final Logger log = LoggerFactory.getLogger(ChunkRunner.class);
-  private static final long POLL_MILLIS = 200;
+  private static final long POLL_MILLIS = 100;
+
+  /**
+   * How often the finished lines of segments still open are saved. A crash re-sends what finished
+   * since, on top of the requests in flight.
+   */
+  static final long OPEN_SEGMENT_CHECKPOINT_MILLIS = 250;
+
   private static final int MAX_TEXT_BYTES = 64 * 1024;
 
   private final ObjectMapper json;
@@ -531,10 +538,12 @@ public final class ChunkRunner {
         if (!sendRetries()) {
           return false;
         }
+        // Saved before every send, not only while the window is full: a segment that completed or
+        // a checkpoint that is due must not wait for the launch loop to reach the next segment.
+        flushReadySegments();
         if (slots.tryAcquire(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
           return true;
         }
-        flushReadySegments();
       }
     }
 
@@ -933,8 +942,9 @@ public final class ChunkRunner {
 
     /**
      * Saves the finished lines of segments still waiting on others, once a segment's worth of them
-     * (or a second's) has accumulated. A crash then costs at most that much finished work per chunk
-     * plus the requests in flight, even when a slow request keeps a segment open.
+     * has accumulated or {@value #OPEN_SEGMENT_CHECKPOINT_MILLIS} ms have passed. A crash then
+     * costs at most that much finished work per chunk plus the requests in flight, even when a slow
+     * request keeps a segment open.
      */
     private void checkpointOpenSegments() throws IOException {
       List<Integer> changed;
@@ -942,7 +952,8 @@ public final class ChunkRunner {
       synchronized (lock) {
         boolean due =
             resultsSinceCheckpoint >= segmentLines
-                || (resultsSinceCheckpoint > 0 && now - lastCheckpointMillis >= 1000);
+                || (resultsSinceCheckpoint > 0
+                    && now - lastCheckpointMillis >= OPEN_SEGMENT_CHECKPOINT_MILLIS);
         if (!due) {
           return;
         }
