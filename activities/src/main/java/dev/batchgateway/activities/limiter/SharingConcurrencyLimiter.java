@@ -33,12 +33,14 @@ import org.slf4j.LoggerFactory;
  * share of the pool's limit, weighted by its priority (each {@link SharingSettings#priorityStep}
  * points double it) and boosted while its deadline is at risk, and never below a minimum share.
  *
- * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves); then
- * to the batch at risk with the earliest deadline, whatever its share (earliest deadline first, the
- * order that meets the most deadlines a pool can meet); then to a batch under its weighted share,
- * higher priority first, then the earlier deadline. A batch over its share still gets permits
- * nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as its
- * requests end, since nothing in flight is cut.
+ * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves);
+ * then, whatever its share, to the batch with the earliest deadline among those at risk and those
+ * due no later than one at risk (earliest deadline first, the order that meets the most deadlines a
+ * pool can meet: a batch due sooner goes first even once its own pace looks safe, or it would fall
+ * back behind a later one and hover at the edge of its window); then to a batch under its weighted
+ * share, higher priority first, then the earlier deadline. A batch over its share still gets
+ * permits nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as
+ * its requests end, since nothing in flight is cut.
  *
  * <p>One waiter at a time, the first in that order, asks the pool limiter, unless a single batch
  * uses the pool: its requests then ask side by side, since there is nothing to order. So within one
@@ -364,9 +366,28 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     /**
+     * The latest deadline of a batch at risk, or {@link Long#MIN_VALUE} when none is: earliest
+     * deadline first covers every batch due by then.
+     */
+    long edfHorizon() {
+      long horizon = Long.MIN_VALUE;
+      for (Batch batch : batches.values()) {
+        if (batch.atRisk) {
+          horizon = Math.max(horizon, batch.deadline);
+        }
+      }
+      return horizon;
+    }
+
+    /** At risk, or due no later than a batch at risk: served earliest deadline first. */
+    boolean urgent(Batch batch, long horizon) {
+      return batch.atRisk || (batch.deadline > 0 && batch.deadline <= horizon);
+    }
+
+    /**
      * The waiter to ask next: the earliest waiter of the first batch in the order (under the
-     * minimum share; at risk, earliest deadline first; under its share, higher priority, earlier
-     * deadline).
+     * minimum share; at risk or due before one at risk, earliest deadline first; under its share,
+     * higher priority, earlier deadline).
      */
     Waiter head() {
       if (waiters.isEmpty()) {
@@ -374,10 +395,11 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
       Map<Batch, Double> shares = shares();
       double floor = minShare();
+      long horizon = edfHorizon();
       Comparator<Batch> order =
           Comparator.<Batch, Boolean>comparing(b -> b.inFlight >= floor)
-              .thenComparing(b -> !b.atRisk)
-              .thenComparingLong(b -> b.atRisk ? b.deadline : 0)
+              .thenComparing(b -> !urgent(b, horizon))
+              .thenComparingLong(b -> urgent(b, horizon) ? b.deadline : 0)
               .thenComparing(b -> b.inFlight >= shares.get(b))
               .thenComparing(b -> -b.priority)
               .thenComparingLong(b -> b.deadline);

@@ -258,6 +258,65 @@ class SharingConcurrencyLimiterTest {
   }
 
   @Test
+  void aBatchDueBeforeOneAtRiskKeepsGoingFirstOnceItsOwnPaceLooksSafe() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    // 990 of 1000 lines in an hour, ten minutes left: safe on its own pace.
+    PermitRequest soon =
+        new PermitRequest(
+            "pool", "tenant", "batch_soon", 0, NOW + 600, new BatchPace(1000, 990, NOW - 3600));
+    PermitRequest later =
+        new PermitRequest(
+            "pool", "tenant", "batch_later", 0, NOW + 1200, new BatchPace(1000, 10, NOW - 3600));
+    PermitRequest important = ask("batch_important", 50);
+    List<Permit> importantHeld = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      now(limiter, soon).orElseThrow();
+    }
+    for (int i = 0; i < 2; i++) {
+      now(limiter, later).orElseThrow();
+      importantHeld.add(now(limiter, important).orElseThrow());
+    }
+    CompletableFuture<Optional<Permit>> forLater = waitFor(limiter, later, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forImportant =
+        waitFor(limiter, important, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forSoon = waitFor(limiter, soon, Duration.ofSeconds(5));
+    awaitWaiting(limiter, 3);
+    assertThat(limiter.batchesAtRisk()).isEqualTo(1);
+
+    importantHeld.remove(0).onSuccess(1);
+
+    // Serving batch_later first would leave batch_soon to fall behind until it is at risk too.
+    assertThat(forSoon.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(forLater.get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(forImportant.get(5, TimeUnit.SECONDS)).isEmpty();
+  }
+
+  @Test
+  void withNoBatchAtRiskAnEarlierDeadlineDoesNotJumpTheShares() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    PermitRequest soon =
+        new PermitRequest(
+            "pool", "tenant", "batch_soon", 0, NOW + 600, new BatchPace(1000, 990, NOW - 3600));
+    PermitRequest important = ask("batch_important", 50);
+    List<Permit> importantHeld = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      now(limiter, soon).orElseThrow();
+    }
+    for (int i = 0; i < 4; i++) {
+      importantHeld.add(now(limiter, important).orElseThrow());
+    }
+    CompletableFuture<Optional<Permit>> forSoon = waitFor(limiter, soon, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forImportant =
+        waitFor(limiter, important, Duration.ofSeconds(5));
+    awaitWaiting(limiter, 2);
+
+    importantHeld.remove(0).onSuccess(1);
+
+    assertThat(forImportant.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(forSoon.get(5, TimeUnit.SECONDS)).isEmpty();
+  }
+
+  @Test
   void atRiskMeansTooSlowForTheTimeLeftOnceTheRateCanBeJudged() {
     SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
     long started = NOW - 3600;
