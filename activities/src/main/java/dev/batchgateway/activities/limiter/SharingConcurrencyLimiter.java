@@ -43,9 +43,10 @@ import org.slf4j.LoggerFactory;
  * its requests end, since nothing in flight is cut.
  *
  * <p>One waiter at a time, the first in that order, asks the pool limiter, unless a single batch
- * uses the pool: its requests then ask side by side, since there is nothing to order. So within one
- * process the order is exact; with a limiter shared by several processes, each process orders its
- * own waiters and the shared limiter hands permits to whichever process asks first.
+ * uses the pool: its requests then ask side by side, since there is nothing to order. A permit it
+ * gets after a waiter ahead of it in the order arrived goes to that waiter. So within one process
+ * the order is exact; with a limiter shared by several processes, each process orders its own
+ * waiters and the shared limiter hands permits to whichever process asks first.
  *
  * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
  * SharingSettings#atRiskSafety} of the time left in its window. That is reported once per batch, a
@@ -114,6 +115,12 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
       me = pool.enqueue(batch);
       while (true) {
+        if (me.granted != null) {
+          // Handed over by a waiter behind this one that got it while this one was queued.
+          Permit granted = me.granted;
+          me = null;
+          return Optional.of(new SharedPermit(pool, batch, granted));
+        }
         if (!pool.calling && pool.head() == me) {
           pool.calling = true;
           Optional<Permit> permit;
@@ -124,6 +131,18 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
           } finally {
             pool.lock.lock();
             pool.calling = false;
+          }
+          Waiter first = pool.head();
+          if (permit.isPresent() && first != me && first.batch() != batch) {
+            // A waiter ahead in the order came while this one was inside the pool limiter: the
+            // permit is its. Otherwise a batch whose requests ask one at a time would lose every
+            // other permit to whoever asks in the gap between two of its asks.
+            pool.dequeue(first);
+            first.granted = permit.get();
+            first.batch().inFlight++;
+            first.turn().signal();
+            pool.handOver();
+            continue;
           }
           if (permit.isPresent()) {
             pool.dequeue(me);
@@ -138,14 +157,19 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
           if (left <= 0) {
             return Optional.empty();
           }
-          me.turn.awaitNanos(left);
+          me.turn().awaitNanos(left);
         }
-        if (end - System.nanoTime() <= 0) {
+        if (me.granted == null && end - System.nanoTime() <= 0) {
           return Optional.empty();
         }
       }
     } finally {
       if (me != null) {
+        if (me.granted != null) {
+          // Interrupted once a permit was handed over: it goes back.
+          me.granted.onIgnore();
+          me.batch().inFlight--;
+        }
         pool.dequeue(me);
         pool.handOver();
       }
@@ -256,8 +280,29 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
   }
 
-  /** A thread waiting for a permit; signalled when it becomes first. */
-  private record Waiter(Batch batch, long seq, Condition turn) {}
+  /**
+   * A thread waiting for a permit; signalled when it becomes first, or when a permit was handed
+   * over to it. Guarded by the pool's lock.
+   */
+  private static final class Waiter {
+    private final Batch batch;
+    private final Condition turn;
+    boolean queued = true;
+    Permit granted;
+
+    Waiter(Batch batch, Condition turn) {
+      this.batch = batch;
+      this.turn = turn;
+    }
+
+    Batch batch() {
+      return batch;
+    }
+
+    Condition turn() {
+      return turn;
+    }
+  }
 
   /** The waiters and batches of one pool. */
   private final class Pool {
@@ -269,7 +314,6 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     /** True while a waiter is inside the pool limiter; it holds the turn until it returns. */
     boolean calling;
 
-    long nextSeq;
     volatile int limit;
     volatile boolean limitRead;
     volatile long limitReadMillis;
@@ -311,7 +355,7 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     Waiter enqueue(Batch batch) {
-      Waiter waiter = new Waiter(batch, nextSeq++, lock.newCondition());
+      Waiter waiter = new Waiter(batch, lock.newCondition());
       waiters.add(waiter);
       batch.waiting++;
       handOver();
@@ -319,8 +363,11 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     void dequeue(Waiter waiter) {
-      waiters.remove(waiter);
-      waiter.batch().waiting--;
+      if (waiter.queued) {
+        waiter.queued = false;
+        waiters.remove(waiter);
+        waiter.batch().waiting--;
+      }
     }
 
     void release(Batch batch) {

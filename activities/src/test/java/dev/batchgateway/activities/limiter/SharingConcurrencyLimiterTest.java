@@ -291,6 +291,61 @@ class SharingConcurrencyLimiterTest {
     assertThat(forImportant.get(5, TimeUnit.SECONDS)).isEmpty();
   }
 
+  /** Waits in the pool limiter for as long as the test says, whatever slice it is asked for. */
+  private static final class BlockingAsks
+      implements dev.batchgateway.activities.port.ConcurrencyLimiter {
+    final LocalConcurrencyLimiter inner;
+    final java.util.concurrent.atomic.AtomicInteger inside =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    BlockingAsks(int permits) {
+      inner = new LocalConcurrencyLimiter(permits);
+    }
+
+    @Override
+    public Optional<Permit> acquire(PermitRequest request, Duration maxWait)
+        throws InterruptedException {
+      inside.incrementAndGet();
+      try {
+        return inner.acquire(request, Duration.ofSeconds(3));
+      } finally {
+        inside.decrementAndGet();
+      }
+    }
+  }
+
+  @Test
+  void aPermitGotWhileABatchAheadInTheOrderArrivedGoesToThatBatch() throws Exception {
+    BlockingAsks pool = new BlockingAsks(1);
+    SharingConcurrencyLimiter limiter =
+        new SharingConcurrencyLimiter(pool, pool.inner, SharingSettings.defaults(), clock, metrics);
+    PermitRequest urgent =
+        new PermitRequest(
+            "pool", "tenant", "batch_urgent", 0, NOW + 600, new BatchPace(1000, 10, NOW - 3600));
+    PermitRequest other = ask("batch_other", 0);
+    now(limiter, urgent).orElseThrow().onSuccess(1); // seen, so that both queue
+    Permit held = now(limiter, other).orElseThrow();
+    // batch_other asks first and waits inside the pool limiter; batch_urgent comes meanwhile.
+    CompletableFuture<Optional<Permit>> forOther = waitFor(limiter, other, Duration.ofSeconds(2));
+    for (int i = 0; i < 300 && pool.inside.get() == 0; i++) {
+      Thread.sleep(10);
+    }
+    CompletableFuture<Optional<Permit>> forUrgent = waitFor(limiter, urgent, Duration.ofSeconds(5));
+    for (int i = 0; i < 300 && limiter.waiting("pool") < 2; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(pool.inside.get()).isEqualTo(1);
+
+    held.onSuccess(1);
+
+    Optional<Permit> got = forUrgent.get(5, TimeUnit.SECONDS);
+    assertThat(got).isPresent();
+    assertThat(forOther.get(5, TimeUnit.SECONDS)).isEmpty();
+    got.get().onSuccess(1);
+    assertThat(pool.inner.available("pool")).isEqualTo(1);
+    assertThat(limiter.waiting("pool")).isZero();
+  }
+
   @Test
   void withNoBatchAtRiskAnEarlierDeadlineDoesNotJumpTheShares() throws Exception {
     SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
