@@ -217,7 +217,9 @@ public final class ChunkRunner {
 
   /**
    * Runs the chunk to the end, or until {@code control} reports a stop; then whatever finished is
-   * saved as partial segments and {@link ChunkStoppedException} thrown.
+   * saved as partial segments and {@link ChunkStoppedException} thrown, unless every line already
+   * had its result: the stop found nothing to cut, and the chunk reports its outcome as if it had
+   * not come (so a batch whose requests all finished is not reported expired).
    */
   public ChunkOutcome run(ChunkTask task, ChunkControl control)
       throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
@@ -378,16 +380,18 @@ public final class ChunkRunner {
         recordProgress();
       }
       if (stopping) {
-        writePartialSegments();
-        throw new ChunkStoppedException();
+        if (spoolFailure != null || linesWithoutResult() > 0) {
+          writePartialSegments();
+          throw new ChunkStoppedException();
+        }
+        log.info(
+            "Chunk {} of batch {} was stopped after every line had its result; it reports them",
+            task.chunkIndex(),
+            task.batchId());
       }
       if (draining) {
         writePartialSegments();
-        long left = 0;
-        for (int i = 0; i < results.length; i++) {
-          // A saved segment's results are dropped from memory once written.
-          left += results[i] == null && !segmentWritten[i / segmentLines] ? 1 : 0;
-        }
+        long left = linesWithoutResult();
         if (left > 0) {
           log.info(
               "Chunk {} of batch {} saved its results and leaves {} lines to another worker",
@@ -398,6 +402,17 @@ public final class ChunkRunner {
         }
       }
       return new ChunkOutcome(task.chunkIndex(), completed, failedLines);
+    }
+
+    /** Lines with no result yet; a saved segment's results are dropped from memory once written. */
+    private long linesWithoutResult() {
+      long left = 0;
+      synchronized (lock) {
+        for (int i = 0; i < results.length; i++) {
+          left += results[i] == null && !segmentWritten[i / segmentLines] ? 1 : 0;
+        }
+      }
+      return left;
     }
 
     /**
