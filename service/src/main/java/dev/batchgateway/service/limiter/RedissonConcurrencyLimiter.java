@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.redisson.api.RFuture;
 import org.redisson.api.RPermitExpirableSemaphore;
 import org.redisson.api.RedissonClient;
 import org.slf4j.Logger;
@@ -49,6 +48,13 @@ import org.slf4j.LoggerFactory;
  * busy worker go back through Redis, where other workers can take them, at least that often. A
  * lease this process holds without a request counts as in flight for the other workers for at most
  * {@value #IDLE_MILLIS} ms.
+ *
+ * <p><b>One ask at a time.</b> The requests of this process that wait for a pool's permit do not
+ * each wait in Redis: every waiting acquire there wakes on every release of the pool and tries
+ * again, so a hundred of them made a hundred scripts run for each permit given back. One ask per
+ * pool is out at a time, waiting up to {@value #ASK_WAIT_MILLIS} ms in Redis; what it gets goes to
+ * the earliest waiter, and it is made again while anyone waits. An acquire with no wait at all asks
+ * Redis once by itself.
  *
  * <p><b>When Redis is unreachable</b> nothing is dispatched unbounded: {@link #acquire} answers
  * empty after its wait (it never throws for Redis errors) unless a lease this process already holds
@@ -84,6 +90,12 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
    * than this process taking it straight back.
    */
   static final long YIELD_MILLIS = 5;
+
+  /** How long the pool's one ask waits in Redis for a permit before it is made again. */
+  static final long ASK_WAIT_MILLIS = 200;
+
+  /** How long after a failed ask the pool asks again while requests wait. */
+  private static final long ASK_RETRY_MILLIS = 250;
 
   /** How often a pool in use reads whether it is over its limit. */
   static final long AVAILABILITY_POLL_MILLIS = 100;
@@ -188,6 +200,12 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
     /** Until when acquires leave Redis to other workers; see {@link #YIELD_MILLIS}. */
     volatile long yieldUntilNanos;
 
+    /** Whether an ask of Redis for this pool is out. Guarded by {@code this}. */
+    boolean asking;
+
+    /** Whether an ask is scheduled for later. Guarded by {@code this}. */
+    boolean askScheduled;
+
     /** Leases no request uses, the most recently given back last. Guarded by {@code this}. */
     final ArrayDeque<Lease> idle = new ArrayDeque<>();
 
@@ -242,18 +260,28 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
 
     /** Hands a lease no request uses any more to a waiter, keeps it a moment, or gives it back. */
     void offer(Lease lease) {
+      offer(lease, false);
+    }
+
+    /**
+     * As {@link #offer(Lease)}; a lease Redis has just granted ({@code fresh}) goes to a waiter
+     * even when leases are not reused, since it was asked for that waiter.
+     */
+    void offer(Lease lease, boolean fresh) {
       synchronized (this) {
         long now = System.nanoTime();
-        if (reusable(lease, now)) {
+        if (reusable(lease, now) || (fresh && !closed && !waiters.isEmpty())) {
           CompletableFuture<Lease> waiter;
           while ((waiter = waiters.pollFirst()) != null) {
             if (waiter.complete(lease)) {
               return;
             }
           }
-          lease.idleSinceNanos = now;
-          idle.addLast(lease);
-          return;
+          if (reusable(lease, now)) {
+            lease.idleSinceNanos = now;
+            idle.addLast(lease);
+            return;
+          }
         }
       }
       retire(lease);
@@ -293,6 +321,80 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
       waiters.addLast(waiter);
     }
 
+    /**
+     * Asks Redis for one permit for the waiters of this pool, unless an ask is already out, nobody
+     * waits, or this process is leaving Redis to others for a moment. One ask at a time: every
+     * waiting ask in Redis wakes on every release of the pool, and a hundred of them would each try
+     * again for the one permit released.
+     */
+    void askIfNeeded() {
+      synchronized (this) {
+        if (asking || waiters.isEmpty() || closed) {
+          return;
+        }
+        long yieldNanos = yieldUntilNanos - System.nanoTime();
+        if (yieldNanos > 0) {
+          if (!askScheduled) {
+            askScheduled = true;
+            later(this::scheduledAsk, yieldNanos);
+          }
+          return;
+        }
+        asking = true;
+      }
+      try {
+        CompletableFuture<Boolean> sizing =
+            sized
+                ? CompletableFuture.completedFuture(true)
+                : semaphore.trySetPermitsAsync(initialPermits).toCompletableFuture();
+        sizing
+            .thenCompose(
+                ignored -> {
+                  sized = true;
+                  return semaphore
+                      .tryAcquireAsync(ASK_WAIT_MILLIS, leaseMillis, TimeUnit.MILLISECONDS)
+                      .toCompletableFuture();
+                })
+            .whenComplete(this::asked);
+      } catch (RuntimeException e) {
+        asked(null, e);
+      }
+    }
+
+    private void scheduledAsk() {
+      synchronized (this) {
+        askScheduled = false;
+      }
+      askIfNeeded();
+    }
+
+    /** Redis answered the pool's ask: the lease goes to the first waiter; then ask again. */
+    private void asked(String permitId, Throwable error) {
+      synchronized (this) {
+        asking = false;
+      }
+      if (error != null) {
+        unreachable(error);
+        // Not at once: waiters keep waiting out their time, and must not make this spin.
+        synchronized (this) {
+          if (!askScheduled && !waiters.isEmpty()) {
+            askScheduled = true;
+            later(this::scheduledAsk, TimeUnit.MILLISECONDS.toNanos(ASK_RETRY_MILLIS));
+          }
+        }
+        return;
+      }
+      reachable();
+      if (permitId == null) {
+        // Full, or gone: a Redis restarted without its data has lost the semaphore, and nothing
+        // would ever be granted again. The next ask sizes it again if it is missing.
+        sized = false;
+      } else {
+        offer(take(this, permitId), true);
+      }
+      askIfNeeded();
+    }
+
     synchronized void removeWaiter(CompletableFuture<Lease> waiter) {
       waiters.remove(waiter);
     }
@@ -312,31 +414,22 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
     if (reused != null) {
       return Optional.of(new RedisPermit(reused));
     }
+    if (maxWait.isZero()) {
+      return acquireNow(pool);
+    }
     CompletableFuture<Lease> mine = new CompletableFuture<>();
     pool.addWaiter(mine);
     try {
-      long yieldNanos =
-          Math.min(pool.yieldUntilNanos - System.nanoTime(), deadline - System.nanoTime());
-      if (yieldNanos > 0) {
-        try {
-          Lease handed = mine.get(yieldNanos, TimeUnit.NANOSECONDS);
-          return Optional.of(new RedisPermit(handed));
-        } catch (TimeoutException yielded) {
-          // Nothing handed over meanwhile: ask Redis.
+      // A lease given back between the look above and joining the waiters went idle: take it.
+      Lease parked = pool.takeIdle();
+      if (parked != null) {
+        if (mine.complete(parked)) {
+          return Optional.of(new RedisPermit(parked));
         }
+        pool.offer(parked);
       }
-      pool.ensureSized();
-      long waitMillis = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-      RFuture<String> pending =
-          pool.semaphore.tryAcquireAsync(waitMillis, leaseMillis, TimeUnit.MILLISECONDS);
-      pending.whenComplete((permitId, error) -> answered(pool, mine, permitId, error));
-      Lease lease = mine.get(waitMillis + ANSWER_MARGIN_MILLIS, TimeUnit.MILLISECONDS);
-      if (lease == null) {
-        // Full, or gone: a Redis restarted without its data has lost the semaphore, and nothing
-        // would ever be granted again. The next acquire sizes it again if it is missing.
-        pool.sized = false;
-        return Optional.empty();
-      }
+      pool.askIfNeeded();
+      Lease lease = mine.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       return Optional.of(new RedisPermit(lease));
     } catch (InterruptedException e) {
       Lease late = giveUp(pool, mine);
@@ -344,18 +437,49 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
         pool.offer(late);
       }
       throw e;
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+    } catch (ExecutionException | TimeoutException e) {
       Lease late = giveUp(pool, mine);
-      if (late != null) {
-        // Handed over by a request of this process just as the wait ended: use it.
-        return Optional.of(new RedisPermit(late));
-      }
-      unreachable(e);
-      // Not at once: a chunk asks again right away, and must not spin while Redis is away.
-      TimeUnit.NANOSECONDS.sleep(deadline - System.nanoTime());
-      return Optional.empty();
+      // Handed over by a request of this process just as the wait ended: use it.
+      return late == null ? Optional.empty() : Optional.of(new RedisPermit(late));
     } finally {
       pool.removeWaiter(mine);
+    }
+  }
+
+  /** An acquire that does not wait: one answer from Redis, without joining the pool's ask. */
+  private Optional<Permit> acquireNow(Pool pool) throws InterruptedException {
+    try {
+      pool.ensureSized();
+      String permitId =
+          pool.semaphore
+              .tryAcquireAsync(0, leaseMillis, TimeUnit.MILLISECONDS)
+              .toCompletableFuture()
+              .get(ANSWER_MARGIN_MILLIS, TimeUnit.MILLISECONDS);
+      reachable();
+      if (permitId == null) {
+        pool.sized = false;
+        return Optional.empty();
+      }
+      return Optional.of(new RedisPermit(take(pool, permitId)));
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      unreachable(e);
+      return Optional.empty();
+    }
+  }
+
+  /** A permit Redis granted this process becomes a lease it holds and renews. */
+  private Lease take(Pool pool, String permitId) {
+    leasesTaken.incrementAndGet();
+    Lease lease = new Lease(pool, permitId, leaseMillis);
+    held.add(lease);
+    return lease;
+  }
+
+  private void later(Runnable task, long delayNanos) {
+    try {
+      scheduler.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException closing) {
+      log.debug("Not asking Redis again: the limiter is closed");
     }
   }
 
@@ -369,27 +493,6 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
       return null;
     }
     return mine.isCompletedExceptionally() ? null : mine.join();
-  }
-
-  /** Redis answered an acquire: the waiter gets the lease unless another got there first. */
-  private void answered(
-      Pool pool, CompletableFuture<Lease> mine, String permitId, Throwable error) {
-    if (error != null) {
-      mine.completeExceptionally(error);
-      return;
-    }
-    reachable();
-    if (permitId == null) {
-      mine.complete(null);
-      return;
-    }
-    leasesTaken.incrementAndGet();
-    Lease lease = new Lease(pool, permitId, leaseMillis);
-    held.add(lease);
-    if (!mine.complete(lease)) {
-      // The waiter was served by a request of this process, or gave up: pass it on.
-      pool.offer(lease);
-    }
   }
 
   private void unreachable(Throwable e) {

@@ -9,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.redisnode.RedisNode;
+import org.redisson.api.redisnode.RedisNodes;
 
 /** The Redis limiter against a real Redis ({@code BGW_TEST_REDIS_URL}). */
 class RedissonConcurrencyLimiterIT {
@@ -171,6 +174,48 @@ class RedissonConcurrencyLimiterIT {
   }
 
   @Test
+  void manyWaitersOfOneProcessMakeOneAskAtATime() throws Exception {
+    RedissonClient client = client(url);
+    RedissonConcurrencyLimiter holder = limiter(1, Duration.ofSeconds(30));
+    Permit only = holder.acquire(in(pool), Duration.ZERO).orElseThrow();
+    RedissonConcurrencyLimiter waiting = limiter(client, 1, Duration.ofSeconds(30));
+    waiting.limit(pool);
+    long triesBefore = failedTries(client);
+
+    List<CompletableFuture<Optional<Permit>>> waiters = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      waiters.add(acquireInBackground(waiting, 1));
+    }
+    for (CompletableFuture<Optional<Permit>> waiter : waiters) {
+      assertThat(waiter.get(5, TimeUnit.SECONDS)).isEmpty();
+    }
+    long tries = failedTries(client) - triesBefore;
+    // One ask waits up to ASK_WAIT_MILLIS in Redis and is made again: about 5 in a second, not 20
+    // or more (each waiting acquire would have tried once, and again on every release).
+    assertThat(tries)
+        .as("tries to take a permit from a full pool, for 20 waiters over 1 s")
+        .isLessThanOrEqualTo(2 * (1000 / RedissonConcurrencyLimiter.ASK_WAIT_MILLIS) + 2);
+
+    only.onSuccess(1);
+    Permit next = waiting.acquire(in(pool), Duration.ofSeconds(2)).orElseThrow();
+    next.onSuccess(1);
+  }
+
+  /**
+   * Failed tries to take a permit so far: the acquire script reads the nearest lease expiry ({@code
+   * ZRANGE}) only when no permit is free.
+   */
+  private static long failedTries(RedissonClient client) {
+    Map<String, String> stats =
+        client
+            .getRedisNodes(RedisNodes.SINGLE)
+            .getInstance()
+            .info(RedisNode.InfoSection.COMMANDSTATS);
+    String line = stats.get("cmdstat_zrange");
+    return line == null ? 0 : Long.parseLong(line.replaceFirst("^calls=(\\d+),.*", "$1"));
+  }
+
+  @Test
   void aLowerLimitStopsReuseAsRequestsEnd() throws Exception {
     RedissonConcurrencyLimiter limiter = limiter(3, Duration.ofSeconds(30));
     Permit a = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
@@ -277,7 +322,7 @@ class RedissonConcurrencyLimiterIT {
     client.getKeys().deleteByPattern("*" + RedissonConcurrencyLimiter.key(pool) + "*");
 
     assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
-    Permit after = limiter.acquire(in(pool), Duration.ofMillis(100)).orElseThrow();
+    Permit after = limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow();
     before.onSuccess(1);
     after.onSuccess(1);
     eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 2);
