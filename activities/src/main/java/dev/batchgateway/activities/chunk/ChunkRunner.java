@@ -956,19 +956,19 @@ public final class ChunkRunner {
     }
 
     /**
-     * Saves the finished lines of segments still waiting on others, once a segment's worth of them
-     * has accumulated or {@value #OPEN_SEGMENT_CHECKPOINT_MILLIS} ms have passed. A crash then
-     * costs at most that much finished work per chunk plus the requests in flight, even when a slow
-     * request keeps a segment open.
+     * Saves the finished lines of segments still waiting on others, at most every {@value
+     * #OPEN_SEGMENT_CHECKPOINT_MILLIS} ms. A crash then costs that long's finished work per chunk
+     * plus the requests in flight, even when a slow request keeps a segment open. By time, not by
+     * count: at a few thousand answers a second most of them land in a segment that is still open,
+     * and saving every segment's worth would write each segment twice.
      */
     private void checkpointOpenSegments() throws IOException {
       List<Integer> changed;
       long now = System.currentTimeMillis();
       synchronized (lock) {
         boolean due =
-            resultsSinceCheckpoint >= segmentLines
-                || (resultsSinceCheckpoint > 0
-                    && now - lastCheckpointMillis >= OPEN_SEGMENT_CHECKPOINT_MILLIS);
+            resultsSinceCheckpoint > 0
+                && now - lastCheckpointMillis >= OPEN_SEGMENT_CHECKPOINT_MILLIS;
         if (!due) {
           return;
         }

@@ -84,13 +84,6 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
   /** How often idle leases are looked over. */
   private static final long SWEEP_MILLIS = 10;
 
-  /**
-   * How long this process waits before it asks Redis for a permit after one of its leases went back
-   * for being reused long enough, so that a worker already waiting in Redis gets that permit rather
-   * than this process taking it straight back.
-   */
-  static final long YIELD_MILLIS = 5;
-
   /** How long the pool's one ask waits in Redis for a permit before it is made again. */
   static final long ASK_WAIT_MILLIS = 200;
 
@@ -197,9 +190,6 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
 
     volatile long askedAtNanos = System.nanoTime();
 
-    /** Until when acquires leave Redis to other workers; see {@link #YIELD_MILLIS}. */
-    volatile long yieldUntilNanos;
-
     /** Whether an ask of Redis for this pool is out. Guarded by {@code this}. */
     boolean asking;
 
@@ -249,7 +239,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
         }
       }
       if (stale != null) {
-        stale.forEach(this::retire);
+        stale.forEach(RedissonConcurrencyLimiter.this::release);
       }
       return found;
     }
@@ -284,12 +274,6 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
           }
         }
       }
-      retire(lease);
-    }
-
-    /** Gives a lease back to Redis, and leaves Redis to other workers for a moment. */
-    void retire(Lease lease) {
-      yieldUntilNanos = System.nanoTime() + YIELD_MILLIS * 1_000_000;
       release(lease);
     }
 
@@ -313,7 +297,7 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
         }
       }
       if (back != null) {
-        back.forEach(this::retire);
+        back.forEach(RedissonConcurrencyLimiter.this::release);
       }
     }
 
@@ -322,22 +306,13 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
     }
 
     /**
-     * Asks Redis for one permit for the waiters of this pool, unless an ask is already out, nobody
-     * waits, or this process is leaving Redis to others for a moment. One ask at a time: every
-     * waiting ask in Redis wakes on every release of the pool, and a hundred of them would each try
-     * again for the one permit released.
+     * Asks Redis for one permit for the waiters of this pool, unless an ask is already out or
+     * nobody waits. One ask at a time: every waiting ask in Redis wakes on every release of the
+     * pool, and a hundred of them would each try again for the one permit released.
      */
     void askIfNeeded() {
       synchronized (this) {
         if (asking || waiters.isEmpty() || closed) {
-          return;
-        }
-        long yieldNanos = yieldUntilNanos - System.nanoTime();
-        if (yieldNanos > 0) {
-          if (!askScheduled) {
-            askScheduled = true;
-            later(this::scheduledAsk, yieldNanos);
-          }
           return;
         }
         asking = true;
