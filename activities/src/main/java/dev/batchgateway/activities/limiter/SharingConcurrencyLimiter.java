@@ -49,15 +49,19 @@ import org.slf4j.LoggerFactory;
  * waiters and the shared limiter hands permits to whichever process asks first.
  *
  * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
- * SharingSettings#atRiskSafety} of the time left in its window. That is reported once per batch, a
- * warning and the {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how
- * many batches are at risk now.
+ * SharingSettings#atRiskSafety} of the time left in its window, and stays at risk until it needs
+ * less than {@value #AT_RISK_RELEASE} of that. That is reported once per batch, a warning and the
+ * {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how many batches are
+ * at risk now.
  */
 public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
   private static final Logger log = LoggerFactory.getLogger(SharingConcurrencyLimiter.class);
 
   /** Longest the first waiter waits in the pool limiter before it checks it is still first. */
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** A batch at risk leaves that state only below this share of the entry threshold. */
+  static final double AT_RISK_RELEASE = 0.75;
 
   /** How long a read pool limit is used; the shared limiter's may cost a network round trip. */
   private static final long LIMIT_REFRESH_MILLIS = 1000;
@@ -226,6 +230,18 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
 
   /** Whether {@code pace} says the batch needs more than its safety share of the time left. */
   boolean atRisk(BatchPace pace, long deadlineEpochSeconds, long nowEpochSeconds) {
+    return atRisk(pace, deadlineEpochSeconds, nowEpochSeconds, false);
+  }
+
+  /**
+   * As {@link #atRisk(BatchPace, long, long)}, for a batch that {@code wasAtRisk}: it stays at risk
+   * until it needs less than {@value #AT_RISK_RELEASE} of the safety share of the time left. The
+   * pace is averaged from the batch's start, so the permits a batch gets while at risk soon make it
+   * look safe; without that margin it would fall back among the others and slow down again, on and
+   * off, and finish at the edge of its window.
+   */
+  boolean atRisk(
+      BatchPace pace, long deadlineEpochSeconds, long nowEpochSeconds, boolean wasAtRisk) {
     if (!pace.known() || deadlineEpochSeconds <= 0 || pace.remainingRequests() == 0) {
       return false;
     }
@@ -237,7 +253,8 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     if (left <= 0 || pace.doneRequests() == 0) {
       return true;
     }
-    return secondsNeeded(pace, elapsed) > left * settings.atRiskSafety();
+    double safety = settings.atRiskSafety() * (wasAtRisk ? AT_RISK_RELEASE : 1);
+    return secondsNeeded(pace, elapsed) > left * safety;
   }
 
   private static double secondsNeeded(BatchPace pace, long elapsed) {
@@ -346,7 +363,7 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       batch.priority = settings.clamp(request.priority());
       batch.deadline = request.deadlineEpochSeconds();
       batch.lastSeenMillis = nowMillis;
-      boolean atRisk = atRisk(request.pace(), batch.deadline, now);
+      boolean atRisk = atRisk(request.pace(), batch.deadline, now, batch.atRisk);
       if (atRisk && !batch.atRisk) {
         report(batch, request.pace(), now);
       }

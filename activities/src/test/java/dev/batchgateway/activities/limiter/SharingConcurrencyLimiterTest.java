@@ -372,6 +372,24 @@ class SharingConcurrencyLimiterTest {
   }
 
   @Test
+  void aBatchAtRiskStaysSoUntilItsPaceIsSafelyAhead() {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
+    long started = NOW - 3600;
+    // 550 of 1000 in an hour, an hour left: needs about 49 minutes, 82% of the time left.
+    BatchPace behind = new BatchPace(1000, 550, started);
+    // 580 of 1000: needs about 43 minutes, 72%: safe for a batch that was not at risk, not yet
+    // safe enough for one that was.
+    BatchPace catchingUp = new BatchPace(1000, 580, started);
+    // 650 of 1000: needs about 32 minutes, 54%.
+    BatchPace ahead = new BatchPace(1000, 650, started);
+
+    assertThat(limiter.atRisk(behind, NOW + 3600, NOW, false)).isTrue();
+    assertThat(limiter.atRisk(catchingUp, NOW + 3600, NOW, false)).isFalse();
+    assertThat(limiter.atRisk(catchingUp, NOW + 3600, NOW, true)).isTrue();
+    assertThat(limiter.atRisk(ahead, NOW + 3600, NOW, true)).isFalse();
+  }
+
+  @Test
   void atRiskMeansTooSlowForTheTimeLeftOnceTheRateCanBeJudged() {
     SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
     long started = NOW - 3600;
