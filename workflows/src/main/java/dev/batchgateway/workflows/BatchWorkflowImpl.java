@@ -59,6 +59,14 @@ public class BatchWorkflowImpl implements BatchWorkflow {
    */
   static final String BOUNDED_HISTORY = "bounded-history";
 
+  /**
+   * Version 1 lets a batch whose every request has its answer end {@code completed} even when its
+   * window ran out before the chunks had reported back (a chunk saving its last segments, or the
+   * last chunk completing in the same workflow task as the deadline timer): {@code expired} means
+   * requests were left without an answer, and none were. Older workflows expired such a batch.
+   */
+  static final String ANSWERED_BATCH_COMPLETES = "answered-batch-completes";
+
   /** History events after which a running batch continues as new. */
   static final int HISTORY_LIMIT = 2_000;
 
@@ -67,6 +75,7 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   private BatchLifecycleActivities salvage;
   private boolean cancelChunksFirst;
   private boolean everyBatchEnds;
+  private boolean answeredBatchCompletes;
 
   /** Null until run() has read its version: a signal handled before then behaves as before. */
   private Boolean boundedHistory;
@@ -114,6 +123,8 @@ public class BatchWorkflowImpl implements BatchWorkflow {
       salvage = Workflow.newActivityStub(BatchLifecycleActivities.class, salvageOptions);
     }
     boundedHistory = Workflow.getVersion(BOUNDED_HISTORY, Workflow.DEFAULT_VERSION, 1) >= 1;
+    answeredBatchCompletes =
+        Workflow.getVersion(ANSWERED_BATCH_COMPLETES, Workflow.DEFAULT_VERSION, 1) >= 1;
     // A reprioritize signal can be delivered before run() starts; it wins over the initial value.
     if (!priorityDirty) {
       this.priority = input.priority();
@@ -427,6 +438,13 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   }
 
   private BatchOutcome finish(int chunkCount, long totalLines) {
+    if (stop == StopReason.EXPIRE && answeredBatchCompletes && everyRequestAnswered(totalLines)) {
+      log.info(
+          "Batch {} ran out of its window after all {} requests had their answer; it completes",
+          input.batchId(),
+          totalLines);
+      stop = null;
+    }
     BatchStatus terminal = endAsStopped(BatchStatus.COMPLETED);
     List<BatchProblem> problems = new ArrayList<>();
     if (everyBatchEnds && !failedChunks.isEmpty()) {
@@ -503,6 +521,19 @@ public class BatchWorkflowImpl implements BatchWorkflow {
             "error_file_id",
             String.valueOf(result.errorFileId())));
     return new BatchOutcome(terminal, result.counts());
+  }
+
+  /**
+   * Whether every chunk reported back with a result for each of its lines: nothing is left for an
+   * expiry to cut. A chunk stopped before all its lines had answers reports a cancel instead, and
+   * one that gave up is in {@link #failedChunks}.
+   */
+  private boolean everyRequestAnswered(long totalLines) {
+    return totalLines > 0
+        && pending.isEmpty()
+        && running.isEmpty()
+        && failedChunks.isEmpty()
+        && requestsDone >= totalLines;
   }
 
   /** The terminal status a stop asked for, or {@code otherwise} when nothing was stopped. */

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * the old ones. Files without a suffix predate every version marker; {@code -v1} files were
  * recorded with {@link BatchWorkflowImpl#LIFECYCLE_QUEUE_CHANGE} at version 1, {@code -v2} files
  * also with {@link BatchWorkflowImpl#EVERY_BATCH_ENDS} at version 1, {@code -v3} files also with
- * {@link BatchWorkflowImpl#BOUNDED_HISTORY} at version 1.
+ * {@link BatchWorkflowImpl#BOUNDED_HISTORY} at version 1, {@code -v4} files also with {@link
+ * BatchWorkflowImpl#ANSWERED_BATCH_COMPLETES} at version 1.
  */
 class BatchWorkflowReplayTest {
 
@@ -50,7 +51,8 @@ class BatchWorkflowReplayTest {
             "planning-failed",
             "chunk-failed",
             "salvaged",
-            "resumed")) {
+            "resumed",
+            "answered-at-deadline")) {
       WorkflowExecutionHistory history = record(scenario);
       WorkflowReplayer.replayWorkflowExecution(history, BatchWorkflowImpl.class);
       Files.writeString(out.resolve(scenario + ".json"), history.toJson(true));
@@ -104,6 +106,21 @@ class BatchWorkflowReplayTest {
             workflow.run(
                 input.continuedWith(
                     5, new BatchResume(10, 3, "model-a", List.of(2, 1), List.of(), 1, 4, 0)));
+        case "answered-at-deadline" -> {
+          // The window runs out while the chunks, every line answered, are still running.
+          activities.plan = new PlanResult(true, 3, 3, "model-a");
+          activities.chunkMode = FakeActivities.ChunkMode.ANSWERED_THEN_CANCELLED;
+          workflow.run(
+              new BatchInput(
+                  id,
+                  "tenant-a",
+                  "/v1/chat/completions",
+                  "file-in",
+                  env.currentTimeMillis() / 1000 + 8,
+                  0,
+                  3,
+                  true));
+        }
         case "salvaged" -> {
           activities.finalizeFails = true;
           workflow.run(input);

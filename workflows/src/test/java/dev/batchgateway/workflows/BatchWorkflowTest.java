@@ -288,6 +288,73 @@ class BatchWorkflowTest {
     assertThat(activities.finalizations.get(0).status()).isEqualTo(BatchStatus.EXPIRED);
   }
 
+  /**
+   * Runs a batch with an eight-second window (room for its chunks to start on a busy machine) until
+   * its deadline has passed: the deadline timer fires in real time while an activity runs (time
+   * skipping is off then). Answers its outcome.
+   */
+  private BatchOutcome runPastTheDeadline(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker, CountDownLatch reached)
+      throws Exception {
+    BatchInput input = input(env, 8, 3);
+    WorkflowClient.start(stub(client, worker)::run, input);
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    while (env.currentTimeMillis() < input.expiresAtEpochSeconds() * 1000 + 500) {
+      Thread.sleep(100);
+    }
+    activities.finalizeGate.countDown();
+    BatchOutcome outcome =
+        client.newUntypedWorkflowStub("batch_test").getResult(BatchOutcome.class);
+    assertThat(client.fetchHistory("batch_test").getEvents())
+        .as("the deadline timer fired")
+        .extracting(HistoryEvent::getEventType)
+        .contains(EventType.EVENT_TYPE_TIMER_FIRED);
+    return outcome;
+  }
+
+  @Test
+  void aBatchWhoseChunksAllFinishedCompletesThoughItsFinalizeRunsPastTheDeadline(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 3, 3, "model-a");
+    activities.finalizeGate = new CountDownLatch(1);
+
+    BatchOutcome outcome = runPastTheDeadline(env, client, worker, activities.finalizeStarted);
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.COMPLETED);
+    assertThat(activities.finalizations).hasSize(1);
+    assertThat(activities.finalizations.get(0).status()).isEqualTo(BatchStatus.COMPLETED);
+  }
+
+  @Test
+  void aBatchWhoseLinesAllHaveAnswersCompletesThoughAChunkWasStillRunningAtTheDeadline(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 3, 3, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.ANSWERED_THEN_CANCELLED;
+
+    BatchOutcome outcome = runPastTheDeadline(env, client, worker, activities.chunkStarted);
+
+    assertThat(activities.chunkCancelled.getCount())
+        .as("the deadline cancelled the chunks")
+        .isZero();
+    assertThat(outcome.status()).isEqualTo(BatchStatus.COMPLETED);
+    assertThat(activities.statuses)
+        .containsExactly(BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING);
+    assertThat(activities.finalizations.get(0).status()).isEqualTo(BatchStatus.COMPLETED);
+  }
+
+  @Test
+  void aBatchWhoseChunksHaveNotFinishedAtTheDeadlineExpires(
+      TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {
+    activities.plan = new PlanResult(true, 3, 3, "model-a");
+    activities.chunkMode = FakeActivities.ChunkMode.BLOCK_UNTIL_CANCELLED;
+
+    BatchOutcome outcome = runPastTheDeadline(env, client, worker, activities.chunkStarted);
+
+    assertThat(outcome.status()).isEqualTo(BatchStatus.EXPIRED);
+    assertThat(activities.statuses).containsExactly(BatchStatus.IN_PROGRESS);
+    assertThat(activities.finalizations.get(0).status()).isEqualTo(BatchStatus.EXPIRED);
+  }
+
   @Test
   void reprioritizeChangesLaterChunksAndIsRecorded(
       TestWorkflowEnvironment env, WorkflowClient client, Worker worker) throws Exception {

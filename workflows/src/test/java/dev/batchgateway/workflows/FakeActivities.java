@@ -21,7 +21,12 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
     FAIL_RETRYABLY,
     FAIL_FOR_GOOD,
     /** Heartbeats until {@link #chunkGate} opens, then succeeds; a cancel ends it. */
-    GATED
+    GATED,
+    /**
+     * Every line has its result, but the chunk is still saving them: it heartbeats until cancelled,
+     * then reports its outcome, as a stopped chunk with nothing left to cut does.
+     */
+    ANSWERED_THEN_CANCELLED
   }
 
   final List<BatchStatus> statuses = new CopyOnWriteArrayList<>();
@@ -68,6 +73,11 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
 
   volatile boolean salvageFails;
 
+  /** Counted down when a finalize starts; the finalize then waits for {@link #finalizeGate}. */
+  final CountDownLatch finalizeStarted = new CountDownLatch(1);
+
+  volatile CountDownLatch finalizeGate = new CountDownLatch(0);
+
   /** Every last-resort end the workflow asked for. */
   final List<BatchFailure> failures = new CopyOnWriteArrayList<>();
 
@@ -107,6 +117,8 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
   public FinalizeResult finalizeBatch(FinalizeRequest request) {
     noteQueue();
     finalizations.add(request);
+    finalizeStarted.countDown();
+    await(finalizeGate);
     if (request.salvage() ? salvageFails : finalizeFails) {
       throw ApplicationFailure.newNonRetryableFailure("segment damaged", "corrupt_checkpoint");
     }
@@ -144,6 +156,20 @@ final class FakeActivities implements BatchLifecycleActivities, ChunkActivities 
         }
         chunksSucceeded.add(task.chunkIndex());
         return new ChunkOutcome(task.chunkIndex(), 1, 0);
+      }
+      case ANSWERED_THEN_CANCELLED -> {
+        while (true) {
+          try {
+            Activity.getExecutionContext().heartbeat(null);
+            TimeUnit.MILLISECONDS.sleep(50);
+          } catch (ActivityCanceledException e) {
+            chunkCancelled.countDown();
+            return new ChunkOutcome(task.chunkIndex(), 1, 0);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Activity.wrap(e);
+          }
+        }
       }
       case FAIL_RETRYABLY -> throw ApplicationFailure.newFailure("backend down", "TEST");
       case FAIL_FOR_GOOD ->

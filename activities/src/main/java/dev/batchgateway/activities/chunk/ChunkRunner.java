@@ -63,7 +63,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChunkRunner {
   private static final Logger log = LoggerFactory.getLogger(ChunkRunner.class);
-  private static final long POLL_MILLIS = 200;
+  private static final long POLL_MILLIS = 100;
+
+  /**
+   * How often the finished lines of segments still open are saved. A crash re-sends what finished
+   * since, on top of the requests in flight.
+   */
+  static final long OPEN_SEGMENT_CHECKPOINT_MILLIS = 250;
+
   private static final int MAX_TEXT_BYTES = 64 * 1024;
 
   private final ObjectMapper json;
@@ -210,7 +217,9 @@ public final class ChunkRunner {
 
   /**
    * Runs the chunk to the end, or until {@code control} reports a stop; then whatever finished is
-   * saved as partial segments and {@link ChunkStoppedException} thrown.
+   * saved as partial segments and {@link ChunkStoppedException} thrown, unless every line already
+   * had its result: the stop found nothing to cut, and the chunk reports its outcome as if it had
+   * not come (so a batch whose requests all finished is not reported expired).
    */
   public ChunkOutcome run(ChunkTask task, ChunkControl control)
       throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
@@ -371,16 +380,18 @@ public final class ChunkRunner {
         recordProgress();
       }
       if (stopping) {
-        writePartialSegments();
-        throw new ChunkStoppedException();
+        if (spoolFailure != null || linesWithoutResult() > 0) {
+          writePartialSegments();
+          throw new ChunkStoppedException();
+        }
+        log.info(
+            "Chunk {} of batch {} was stopped after every line had its result; it reports them",
+            task.chunkIndex(),
+            task.batchId());
       }
       if (draining) {
         writePartialSegments();
-        long left = 0;
-        for (int i = 0; i < results.length; i++) {
-          // A saved segment's results are dropped from memory once written.
-          left += results[i] == null && !segmentWritten[i / segmentLines] ? 1 : 0;
-        }
+        long left = linesWithoutResult();
         if (left > 0) {
           log.info(
               "Chunk {} of batch {} saved its results and leaves {} lines to another worker",
@@ -391,6 +402,17 @@ public final class ChunkRunner {
         }
       }
       return new ChunkOutcome(task.chunkIndex(), completed, failedLines);
+    }
+
+    /** Lines with no result yet; a saved segment's results are dropped from memory once written. */
+    private long linesWithoutResult() {
+      long left = 0;
+      synchronized (lock) {
+        for (int i = 0; i < results.length; i++) {
+          left += results[i] == null && !segmentWritten[i / segmentLines] ? 1 : 0;
+        }
+      }
+      return left;
     }
 
     /**
@@ -531,10 +553,12 @@ public final class ChunkRunner {
         if (!sendRetries()) {
           return false;
         }
+        // Saved before every send, not only while the window is full: a segment that completed or
+        // a checkpoint that is due must not wait for the launch loop to reach the next segment.
+        flushReadySegments();
         if (slots.tryAcquire(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
           return true;
         }
-        flushReadySegments();
       }
     }
 
@@ -932,17 +956,19 @@ public final class ChunkRunner {
     }
 
     /**
-     * Saves the finished lines of segments still waiting on others, once a segment's worth of them
-     * (or a second's) has accumulated. A crash then costs at most that much finished work per chunk
-     * plus the requests in flight, even when a slow request keeps a segment open.
+     * Saves the finished lines of segments still waiting on others, at most every {@value
+     * #OPEN_SEGMENT_CHECKPOINT_MILLIS} ms. A crash then costs that long's finished work per chunk
+     * plus the requests in flight, even when a slow request keeps a segment open. By time, not by
+     * count: at a few thousand answers a second most of them land in a segment that is still open,
+     * and saving every segment's worth would write each segment twice.
      */
     private void checkpointOpenSegments() throws IOException {
       List<Integer> changed;
       long now = System.currentTimeMillis();
       synchronized (lock) {
         boolean due =
-            resultsSinceCheckpoint >= segmentLines
-                || (resultsSinceCheckpoint > 0 && now - lastCheckpointMillis >= 1000);
+            resultsSinceCheckpoint > 0
+                && now - lastCheckpointMillis >= OPEN_SEGMENT_CHECKPOINT_MILLIS;
         if (!due) {
           return;
         }

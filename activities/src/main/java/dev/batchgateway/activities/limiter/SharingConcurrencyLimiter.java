@@ -33,28 +33,35 @@ import org.slf4j.LoggerFactory;
  * share of the pool's limit, weighted by its priority (each {@link SharingSettings#priorityStep}
  * points double it) and boosted while its deadline is at risk, and never below a minimum share.
  *
- * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves); then
- * to the batch at risk with the earliest deadline, whatever its share (earliest deadline first, the
- * order that meets the most deadlines a pool can meet); then to a batch under its weighted share,
- * higher priority first, then the earlier deadline. A batch over its share still gets permits
- * nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as its
- * requests end, since nothing in flight is cut.
+ * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves);
+ * then, whatever its share, to the batch with the earliest deadline among those at risk and those
+ * due no later than one at risk (earliest deadline first, the order that meets the most deadlines a
+ * pool can meet: a batch due sooner goes first even once its own pace looks safe, or it would fall
+ * back behind a later one and hover at the edge of its window); then to a batch under its weighted
+ * share, higher priority first, then the earlier deadline. A batch over its share still gets
+ * permits nobody ahead of it is waiting for, so no permit stays idle; it gives them back only as
+ * its requests end, since nothing in flight is cut.
  *
  * <p>One waiter at a time, the first in that order, asks the pool limiter, unless a single batch
- * uses the pool: its requests then ask side by side, since there is nothing to order. So within one
- * process the order is exact; with a limiter shared by several processes, each process orders its
- * own waiters and the shared limiter hands permits to whichever process asks first.
+ * uses the pool: its requests then ask side by side, since there is nothing to order. A permit it
+ * gets after a waiter ahead of it in the order arrived goes to that waiter. So within one process
+ * the order is exact; with a limiter shared by several processes, each process orders its own
+ * waiters and the shared limiter hands permits to whichever process asks first.
  *
  * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
- * SharingSettings#atRiskSafety} of the time left in its window. That is reported once per batch, a
- * warning and the {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how
- * many batches are at risk now.
+ * SharingSettings#atRiskSafety} of the time left in its window, and stays at risk until it needs
+ * less than {@value #AT_RISK_RELEASE} of that. That is reported once per batch, a warning and the
+ * {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how many batches are
+ * at risk now.
  */
 public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
   private static final Logger log = LoggerFactory.getLogger(SharingConcurrencyLimiter.class);
 
   /** Longest the first waiter waits in the pool limiter before it checks it is still first. */
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** A batch at risk leaves that state only below this share of the entry threshold. */
+  static final double AT_RISK_RELEASE = 0.75;
 
   /** How long a read pool limit is used; the shared limiter's may cost a network round trip. */
   private static final long LIMIT_REFRESH_MILLIS = 1000;
@@ -112,6 +119,12 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
       me = pool.enqueue(batch);
       while (true) {
+        if (me.granted != null) {
+          // Handed over by a waiter behind this one that got it while this one was queued.
+          Permit granted = me.granted;
+          me = null;
+          return Optional.of(new SharedPermit(pool, batch, granted));
+        }
         if (!pool.calling && pool.head() == me) {
           pool.calling = true;
           Optional<Permit> permit;
@@ -122,6 +135,18 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
           } finally {
             pool.lock.lock();
             pool.calling = false;
+          }
+          Waiter first = pool.head();
+          if (permit.isPresent() && first != me && first.batch() != batch) {
+            // A waiter ahead in the order came while this one was inside the pool limiter: the
+            // permit is its. Otherwise a batch whose requests ask one at a time would lose every
+            // other permit to whoever asks in the gap between two of its asks.
+            pool.dequeue(first);
+            first.granted = permit.get();
+            first.batch().inFlight++;
+            first.turn().signal();
+            pool.handOver();
+            continue;
           }
           if (permit.isPresent()) {
             pool.dequeue(me);
@@ -136,14 +161,19 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
           if (left <= 0) {
             return Optional.empty();
           }
-          me.turn.awaitNanos(left);
+          me.turn().awaitNanos(left);
         }
-        if (end - System.nanoTime() <= 0) {
+        if (me.granted == null && end - System.nanoTime() <= 0) {
           return Optional.empty();
         }
       }
     } finally {
       if (me != null) {
+        if (me.granted != null) {
+          // Interrupted once a permit was handed over: it goes back.
+          me.granted.onIgnore();
+          me.batch().inFlight--;
+        }
         pool.dequeue(me);
         pool.handOver();
       }
@@ -200,6 +230,18 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
 
   /** Whether {@code pace} says the batch needs more than its safety share of the time left. */
   boolean atRisk(BatchPace pace, long deadlineEpochSeconds, long nowEpochSeconds) {
+    return atRisk(pace, deadlineEpochSeconds, nowEpochSeconds, false);
+  }
+
+  /**
+   * As {@link #atRisk(BatchPace, long, long)}, for a batch that {@code wasAtRisk}: it stays at risk
+   * until it needs less than {@value #AT_RISK_RELEASE} of the safety share of the time left. The
+   * pace is averaged from the batch's start, so the permits a batch gets while at risk soon make it
+   * look safe; without that margin it would fall back among the others and slow down again, on and
+   * off, and finish at the edge of its window.
+   */
+  boolean atRisk(
+      BatchPace pace, long deadlineEpochSeconds, long nowEpochSeconds, boolean wasAtRisk) {
     if (!pace.known() || deadlineEpochSeconds <= 0 || pace.remainingRequests() == 0) {
       return false;
     }
@@ -211,7 +253,8 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     if (left <= 0 || pace.doneRequests() == 0) {
       return true;
     }
-    return secondsNeeded(pace, elapsed) > left * settings.atRiskSafety();
+    double safety = settings.atRiskSafety() * (wasAtRisk ? AT_RISK_RELEASE : 1);
+    return secondsNeeded(pace, elapsed) > left * safety;
   }
 
   private static double secondsNeeded(BatchPace pace, long elapsed) {
@@ -254,8 +297,29 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
   }
 
-  /** A thread waiting for a permit; signalled when it becomes first. */
-  private record Waiter(Batch batch, long seq, Condition turn) {}
+  /**
+   * A thread waiting for a permit; signalled when it becomes first, or when a permit was handed
+   * over to it. Guarded by the pool's lock.
+   */
+  private static final class Waiter {
+    private final Batch batch;
+    private final Condition turn;
+    boolean queued = true;
+    Permit granted;
+
+    Waiter(Batch batch, Condition turn) {
+      this.batch = batch;
+      this.turn = turn;
+    }
+
+    Batch batch() {
+      return batch;
+    }
+
+    Condition turn() {
+      return turn;
+    }
+  }
 
   /** The waiters and batches of one pool. */
   private final class Pool {
@@ -267,7 +331,6 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     /** True while a waiter is inside the pool limiter; it holds the turn until it returns. */
     boolean calling;
 
-    long nextSeq;
     volatile int limit;
     volatile boolean limitRead;
     volatile long limitReadMillis;
@@ -300,7 +363,7 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       batch.priority = settings.clamp(request.priority());
       batch.deadline = request.deadlineEpochSeconds();
       batch.lastSeenMillis = nowMillis;
-      boolean atRisk = atRisk(request.pace(), batch.deadline, now);
+      boolean atRisk = atRisk(request.pace(), batch.deadline, now, batch.atRisk);
       if (atRisk && !batch.atRisk) {
         report(batch, request.pace(), now);
       }
@@ -309,7 +372,7 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     Waiter enqueue(Batch batch) {
-      Waiter waiter = new Waiter(batch, nextSeq++, lock.newCondition());
+      Waiter waiter = new Waiter(batch, lock.newCondition());
       waiters.add(waiter);
       batch.waiting++;
       handOver();
@@ -317,8 +380,11 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     void dequeue(Waiter waiter) {
-      waiters.remove(waiter);
-      waiter.batch().waiting--;
+      if (waiter.queued) {
+        waiter.queued = false;
+        waiters.remove(waiter);
+        waiter.batch().waiting--;
+      }
     }
 
     void release(Batch batch) {
@@ -364,9 +430,28 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     /**
+     * The latest deadline of a batch at risk, or {@link Long#MIN_VALUE} when none is: earliest
+     * deadline first covers every batch due by then.
+     */
+    long edfHorizon() {
+      long horizon = Long.MIN_VALUE;
+      for (Batch batch : batches.values()) {
+        if (batch.atRisk) {
+          horizon = Math.max(horizon, batch.deadline);
+        }
+      }
+      return horizon;
+    }
+
+    /** At risk, or due no later than a batch at risk: served earliest deadline first. */
+    boolean urgent(Batch batch, long horizon) {
+      return batch.atRisk || (batch.deadline > 0 && batch.deadline <= horizon);
+    }
+
+    /**
      * The waiter to ask next: the earliest waiter of the first batch in the order (under the
-     * minimum share; at risk, earliest deadline first; under its share, higher priority, earlier
-     * deadline).
+     * minimum share; at risk or due before one at risk, earliest deadline first; under its share,
+     * higher priority, earlier deadline).
      */
     Waiter head() {
       if (waiters.isEmpty()) {
@@ -374,10 +459,11 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
       Map<Batch, Double> shares = shares();
       double floor = minShare();
+      long horizon = edfHorizon();
       Comparator<Batch> order =
           Comparator.<Batch, Boolean>comparing(b -> b.inFlight >= floor)
-              .thenComparing(b -> !b.atRisk)
-              .thenComparingLong(b -> b.atRisk ? b.deadline : 0)
+              .thenComparing(b -> !urgent(b, horizon))
+              .thenComparingLong(b -> urgent(b, horizon) ? b.deadline : 0)
               .thenComparing(b -> b.inFlight >= shares.get(b))
               .thenComparing(b -> -b.priority)
               .thenComparingLong(b -> b.deadline);

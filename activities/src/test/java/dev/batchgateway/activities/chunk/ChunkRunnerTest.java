@@ -542,6 +542,32 @@ class ChunkRunnerTest {
   }
 
   @Test
+  void aStopThatComesAfterEveryLineHasItsResultCutsNothingAndTheOutcomeIsReported()
+      throws Exception {
+    writeChunk(ids(10));
+    // The live counts cannot be written, so the chunk waits after its last answer; the stop (an
+    // expiry, say) comes then.
+    metadata.progressDown = true;
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+    ChunkControl stopOnceAllAnswered =
+        new ChunkControl() {
+          @Override
+          public void checkpoint(int segmentsDone, long linesDone) {}
+
+          @Override
+          public boolean stopRequested() {
+            return store.exists(segmentKey(4));
+          }
+        };
+
+    ChunkOutcome outcome = runner(client, settings(2, 4)).run(task(), stopOnceAllAnswered);
+
+    assertThat(outcome).isEqualTo(new ChunkOutcome(0, 10, 0));
+    assertEachIndexOnce(completeEntries(), 10);
+    assertThat(segmentKeys()).noneMatch(StorageKeys::isPartialSegment).hasSize(5);
+  }
+
+  @Test
   void aResponseOverTheLimitIsResponseTooLargeAndNotRetried() throws Exception {
     writeChunk(ids(3));
     ScriptedInferenceClient client =

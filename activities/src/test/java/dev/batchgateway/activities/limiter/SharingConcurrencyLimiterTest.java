@@ -258,6 +258,138 @@ class SharingConcurrencyLimiterTest {
   }
 
   @Test
+  void aBatchDueBeforeOneAtRiskKeepsGoingFirstOnceItsOwnPaceLooksSafe() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    // 990 of 1000 lines in an hour, ten minutes left: safe on its own pace.
+    PermitRequest soon =
+        new PermitRequest(
+            "pool", "tenant", "batch_soon", 0, NOW + 600, new BatchPace(1000, 990, NOW - 3600));
+    PermitRequest later =
+        new PermitRequest(
+            "pool", "tenant", "batch_later", 0, NOW + 1200, new BatchPace(1000, 10, NOW - 3600));
+    PermitRequest important = ask("batch_important", 50);
+    List<Permit> importantHeld = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      now(limiter, soon).orElseThrow();
+    }
+    for (int i = 0; i < 2; i++) {
+      now(limiter, later).orElseThrow();
+      importantHeld.add(now(limiter, important).orElseThrow());
+    }
+    CompletableFuture<Optional<Permit>> forLater = waitFor(limiter, later, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forImportant =
+        waitFor(limiter, important, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forSoon = waitFor(limiter, soon, Duration.ofSeconds(5));
+    awaitWaiting(limiter, 3);
+    assertThat(limiter.batchesAtRisk()).isEqualTo(1);
+
+    importantHeld.remove(0).onSuccess(1);
+
+    // Serving batch_later first would leave batch_soon to fall behind until it is at risk too.
+    assertThat(forSoon.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(forLater.get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(forImportant.get(5, TimeUnit.SECONDS)).isEmpty();
+  }
+
+  /** Waits in the pool limiter for as long as the test says, whatever slice it is asked for. */
+  private static final class BlockingAsks
+      implements dev.batchgateway.activities.port.ConcurrencyLimiter {
+    final LocalConcurrencyLimiter inner;
+    final java.util.concurrent.atomic.AtomicInteger inside =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    BlockingAsks(int permits) {
+      inner = new LocalConcurrencyLimiter(permits);
+    }
+
+    @Override
+    public Optional<Permit> acquire(PermitRequest request, Duration maxWait)
+        throws InterruptedException {
+      inside.incrementAndGet();
+      try {
+        return inner.acquire(request, Duration.ofSeconds(3));
+      } finally {
+        inside.decrementAndGet();
+      }
+    }
+  }
+
+  @Test
+  void aPermitGotWhileABatchAheadInTheOrderArrivedGoesToThatBatch() throws Exception {
+    BlockingAsks pool = new BlockingAsks(1);
+    SharingConcurrencyLimiter limiter =
+        new SharingConcurrencyLimiter(pool, pool.inner, SharingSettings.defaults(), clock, metrics);
+    PermitRequest urgent =
+        new PermitRequest(
+            "pool", "tenant", "batch_urgent", 0, NOW + 600, new BatchPace(1000, 10, NOW - 3600));
+    PermitRequest other = ask("batch_other", 0);
+    now(limiter, urgent).orElseThrow().onSuccess(1); // seen, so that both queue
+    Permit held = now(limiter, other).orElseThrow();
+    // batch_other asks first and waits inside the pool limiter; batch_urgent comes meanwhile.
+    CompletableFuture<Optional<Permit>> forOther = waitFor(limiter, other, Duration.ofSeconds(2));
+    for (int i = 0; i < 300 && pool.inside.get() == 0; i++) {
+      Thread.sleep(10);
+    }
+    CompletableFuture<Optional<Permit>> forUrgent = waitFor(limiter, urgent, Duration.ofSeconds(5));
+    for (int i = 0; i < 300 && limiter.waiting("pool") < 2; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(pool.inside.get()).isEqualTo(1);
+
+    held.onSuccess(1);
+
+    Optional<Permit> got = forUrgent.get(5, TimeUnit.SECONDS);
+    assertThat(got).isPresent();
+    assertThat(forOther.get(5, TimeUnit.SECONDS)).isEmpty();
+    got.get().onSuccess(1);
+    assertThat(pool.inner.available("pool")).isEqualTo(1);
+    assertThat(limiter.waiting("pool")).isZero();
+  }
+
+  @Test
+  void withNoBatchAtRiskAnEarlierDeadlineDoesNotJumpTheShares() throws Exception {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(10));
+    PermitRequest soon =
+        new PermitRequest(
+            "pool", "tenant", "batch_soon", 0, NOW + 600, new BatchPace(1000, 990, NOW - 3600));
+    PermitRequest important = ask("batch_important", 50);
+    List<Permit> importantHeld = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      now(limiter, soon).orElseThrow();
+    }
+    for (int i = 0; i < 4; i++) {
+      importantHeld.add(now(limiter, important).orElseThrow());
+    }
+    CompletableFuture<Optional<Permit>> forSoon = waitFor(limiter, soon, Duration.ofSeconds(1));
+    CompletableFuture<Optional<Permit>> forImportant =
+        waitFor(limiter, important, Duration.ofSeconds(5));
+    awaitWaiting(limiter, 2);
+
+    importantHeld.remove(0).onSuccess(1);
+
+    assertThat(forImportant.get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(forSoon.get(5, TimeUnit.SECONDS)).isEmpty();
+  }
+
+  @Test
+  void aBatchAtRiskStaysSoUntilItsPaceIsSafelyAhead() {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
+    long started = NOW - 3600;
+    // 550 of 1000 in an hour, an hour left: needs about 49 minutes, 82% of the time left.
+    BatchPace behind = new BatchPace(1000, 550, started);
+    // 580 of 1000: needs about 43 minutes, 72%: safe for a batch that was not at risk, not yet
+    // safe enough for one that was.
+    BatchPace catchingUp = new BatchPace(1000, 580, started);
+    // 650 of 1000: needs about 32 minutes, 54%.
+    BatchPace ahead = new BatchPace(1000, 650, started);
+
+    assertThat(limiter.atRisk(behind, NOW + 3600, NOW, false)).isTrue();
+    assertThat(limiter.atRisk(catchingUp, NOW + 3600, NOW, false)).isFalse();
+    assertThat(limiter.atRisk(catchingUp, NOW + 3600, NOW, true)).isTrue();
+    assertThat(limiter.atRisk(ahead, NOW + 3600, NOW, true)).isFalse();
+  }
+
+  @Test
   void atRiskMeansTooSlowForTheTimeLeftOnceTheRateCanBeJudged() {
     SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(1));
     long started = NOW - 3600;

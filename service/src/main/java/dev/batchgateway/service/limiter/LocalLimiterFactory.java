@@ -13,7 +13,7 @@ import jakarta.validation.constraints.Min;
  * The Redis keys are accepted and ignored, so one gateway.yml serves either type.
  */
 @JsonTypeName("local")
-@JsonIgnoreProperties({"redis", "leaseTime"})
+@JsonIgnoreProperties({"redis", "leaseTime", "permitReuse"})
 public class LocalLimiterFactory implements LimiterFactory {
 
   @Min(0)

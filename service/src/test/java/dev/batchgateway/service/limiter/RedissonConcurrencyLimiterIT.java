@@ -9,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.redisnode.RedisNode;
+import org.redisson.api.redisnode.RedisNodes;
 
 /** The Redis limiter against a real Redis ({@code BGW_TEST_REDIS_URL}). */
 class RedissonConcurrencyLimiterIT {
@@ -111,6 +114,158 @@ class RedissonConcurrencyLimiterIT {
   }
 
   @Test
+  void aPermitIsHandedFromRequestToRequestWithoutAskingRedisEachTime() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(2, Duration.ofSeconds(30));
+    for (int i = 0; i < 200; i++) {
+      limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow().onSuccess(1);
+    }
+    assertThat(limiter.leasesTaken())
+        .as("200 requests one after the other reuse the lease of the first")
+        .isLessThanOrEqualTo(2);
+    assertThat(limiter.outcomes(pool).succeeded()).isEqualTo(200);
+    eventually(
+        Duration.ofSeconds(1),
+        () -> limiter.inFlight(pool) == 0 && limiter.held() == 0 && limiter.available(pool) == 2);
+  }
+
+  @Test
+  void aWaiterGetsTheLeaseOfARequestThatEnds() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(1, Duration.ofSeconds(30));
+    Permit held = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    CompletableFuture<Optional<Permit>> waiting = acquireInBackground(limiter, 10);
+    Thread.sleep(200);
+    assertThat(waiting).isNotDone();
+    held.onSuccess(1);
+    Permit next = waiting.get(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(limiter.inFlight(pool)).isEqualTo(1);
+    next.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 1);
+  }
+
+  @Test
+  void aReusedLeaseGoesBackToRedisWhereAnotherWorkerWaits() throws Exception {
+    Duration reuse = Duration.ofMillis(300);
+    RedissonConcurrencyLimiter busy =
+        new RedissonConcurrencyLimiter(client(url), 1, Duration.ofSeconds(30), reuse);
+    closing.add(busy);
+    RedissonConcurrencyLimiter other = limiter(1, Duration.ofSeconds(30));
+    CompletableFuture<Optional<Permit>> otherWaits = null;
+    long started = System.nanoTime();
+    // The busy worker always has its next request ready when one ends. Without an end to reuse it
+    // would keep the permit for good; with one the permit goes back through Redis, where the
+    // other worker's wait can take it. Which worker wins that race is up to Redis, so the bound
+    // allows several rounds.
+    while (System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10)) {
+      Optional<Permit> permit = busy.acquire(in(pool), Duration.ofMillis(50));
+      if (otherWaits == null) {
+        otherWaits = acquireInBackground(other, 10);
+      }
+      permit.ifPresent(p -> p.onSuccess(1));
+      if (otherWaits.isDone()) {
+        break;
+      }
+    }
+    assertThat(otherWaits).isNotNull();
+    Permit got = otherWaits.get(1, TimeUnit.SECONDS).orElseThrow();
+    assertThat((System.nanoTime() - started) / 1_000_000)
+        .as("within a few reuse times")
+        .isLessThan(5_000L);
+    got.onSuccess(1);
+  }
+
+  @Test
+  void manyWaitersOfOneProcessMakeOneAskAtATime() throws Exception {
+    RedissonClient client = client(url);
+    RedissonConcurrencyLimiter holder = limiter(1, Duration.ofSeconds(30));
+    Permit only = holder.acquire(in(pool), Duration.ZERO).orElseThrow();
+    RedissonConcurrencyLimiter waiting = limiter(client, 1, Duration.ofSeconds(30));
+    waiting.limit(pool);
+    long triesBefore = failedTries(client);
+
+    List<CompletableFuture<Optional<Permit>>> waiters = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      waiters.add(acquireInBackground(waiting, 1));
+    }
+    for (CompletableFuture<Optional<Permit>> waiter : waiters) {
+      assertThat(waiter.get(5, TimeUnit.SECONDS)).isEmpty();
+    }
+    long tries = failedTries(client) - triesBefore;
+    // One ask waits up to ASK_WAIT_MILLIS in Redis and is made again: about 5 in a second, not 20
+    // or more (each waiting acquire would have tried once, and again on every release).
+    assertThat(tries)
+        .as("tries to take a permit from a full pool, for 20 waiters over 1 s")
+        .isLessThanOrEqualTo(2 * (1000 / RedissonConcurrencyLimiter.ASK_WAIT_MILLIS) + 2);
+
+    only.onSuccess(1);
+    Permit next = waiting.acquire(in(pool), Duration.ofSeconds(2)).orElseThrow();
+    next.onSuccess(1);
+  }
+
+  /**
+   * Failed tries to take a permit so far: the acquire script reads the nearest lease expiry ({@code
+   * ZRANGE}) only when no permit is free.
+   */
+  private static long failedTries(RedissonClient client) {
+    Map<String, String> stats =
+        client
+            .getRedisNodes(RedisNodes.SINGLE)
+            .getInstance()
+            .info(RedisNode.InfoSection.COMMANDSTATS);
+    String line = stats.get("cmdstat_zrange");
+    return line == null ? 0 : Long.parseLong(line.replaceFirst("^calls=(\\d+),.*", "$1"));
+  }
+
+  @Test
+  void aLowerLimitStopsReuseAsRequestsEnd() throws Exception {
+    RedissonConcurrencyLimiter limiter = limiter(3, Duration.ofSeconds(30));
+    Permit a = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit b = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    Permit c = limiter.acquire(in(pool), Duration.ZERO).orElseThrow();
+    limiter.setLimit(pool, 1);
+    Thread.sleep(2 * RedissonConcurrencyLimiter.AVAILABILITY_POLL_MILLIS);
+
+    a.onSuccess(1);
+    assertThat(limiter.acquire(in(pool), Duration.ZERO))
+        .as("the pool is over its new limit: an ended request's lease is not reused")
+        .isEmpty();
+    b.onSuccess(1);
+    eventually(Duration.ofSeconds(2), () -> limiter.inFlight(pool) == 1);
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    c.onSuccess(1);
+    Permit only = limiter.acquire(in(pool), Duration.ofSeconds(2)).orElseThrow();
+    assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
+    assertThat(limiter.inFlight(pool)).isEqualTo(1);
+    only.onSuccess(1);
+  }
+
+  @Test
+  void withoutReuseEveryPermitGoesBackAtOnce() throws Exception {
+    RedissonConcurrencyLimiter limiter =
+        new RedissonConcurrencyLimiter(client(url), 2, Duration.ofSeconds(30), Duration.ZERO);
+    closing.add(limiter);
+    for (int i = 0; i < 5; i++) {
+      limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow().onSuccess(1);
+    }
+    assertThat(limiter.leasesTaken()).isEqualTo(5);
+  }
+
+  private CompletableFuture<Optional<Permit>> acquireInBackground(
+      RedissonConcurrencyLimiter limiter, int seconds) {
+    CompletableFuture<Optional<Permit>> result = new CompletableFuture<>();
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try {
+                result.complete(limiter.acquire(in(pool), Duration.ofSeconds(seconds)));
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            });
+    return result;
+  }
+
+  @Test
   void theFirstWorkerSizesAPoolAndLaterOnesKeepIt() throws Exception {
     RedissonConcurrencyLimiter first = limiter(3, Duration.ofSeconds(30));
     assertThat(first.limit(pool)).isEqualTo(3);
@@ -167,7 +322,7 @@ class RedissonConcurrencyLimiterIT {
     client.getKeys().deleteByPattern("*" + RedissonConcurrencyLimiter.key(pool) + "*");
 
     assertThat(limiter.acquire(in(pool), Duration.ofMillis(100))).isEmpty();
-    Permit after = limiter.acquire(in(pool), Duration.ofMillis(100)).orElseThrow();
+    Permit after = limiter.acquire(in(pool), Duration.ofSeconds(1)).orElseThrow();
     before.onSuccess(1);
     after.onSuccess(1);
     eventually(Duration.ofSeconds(2), () -> limiter.available(pool) == 2);
