@@ -407,13 +407,13 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
       Lease lease = mine.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       return Optional.of(new RedisPermit(lease));
     } catch (InterruptedException e) {
-      Lease late = giveUp(pool, mine);
+      Lease late = giveUp(mine);
       if (late != null) {
         pool.offer(late);
       }
       throw e;
     } catch (ExecutionException | TimeoutException e) {
-      Lease late = giveUp(pool, mine);
+      Lease late = giveUp(mine);
       // Handed over by a request of this process just as the wait ended: use it.
       return late == null ? Optional.empty() : Optional.of(new RedisPermit(late));
     } finally {
@@ -462,12 +462,9 @@ public final class RedissonConcurrencyLimiter implements PoolLimiter, AutoClosea
    * Ends a wait that failed: answers null if nothing was handed over, else the lease that was,
    * which the caller now owns.
    */
-  private static Lease giveUp(Pool pool, CompletableFuture<Lease> mine) {
-    pool.removeWaiter(mine);
-    if (mine.complete(null)) {
-      return null;
-    }
-    return mine.isCompletedExceptionally() ? null : mine.join();
+  private static Lease giveUp(CompletableFuture<Lease> mine) {
+    // Waiters are only ever completed with a lease or, here, with null.
+    return mine.complete(null) ? null : mine.join();
   }
 
   private void unreachable(Throwable e) {
