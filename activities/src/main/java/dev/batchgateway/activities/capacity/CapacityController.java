@@ -23,10 +23,10 @@ import dev.batchgateway.workflows.capacity.Steering;
  *       Poisson count around the level. Interactive counts jitter by their square root from tick to
  *       tick; a mean over seconds does not, and the steady limit moves only when it has changed by
  *       more than its hysteresis ({@value #STEADY_HYSTERESIS} permits, or a tenth; none in the
- *       first {@value #SETTLING_MILLIS} ms of a level), so a steady load gets a steady limit. A
- *       change of level shows as a quick ({@value #FAST_MILLIS} ms) average rising {@value
- *       #CHANGE_SIGMAS} standard deviations (plus one) above the mean, or falling below half of it
- *       (or as far): the mean starts over from the reading.
+ *       first {@value #SETTLING_MILLIS} ms of a level; at most a tenth of the capacity), so a
+ *       steady load gets a steady limit. A change of level shows as a quick ({@value #FAST_MILLIS}
+ *       ms) average rising {@value #CHANGE_SIGMAS} standard deviations (plus one) above the mean,
+ *       or falling below half of it (or as far): the mean starts over from the reading.
  *   <li>The immediate limit: what the engine's slots leave beside the interactive count now. While
  *       the count rises (by more than jitter) it is expected to rise as much again by the next tick
  *       and the full headroom is kept around where it will be: a wave fills the engine within one
@@ -41,7 +41,10 @@ import dev.batchgateway.workflows.capacity.Steering;
  * the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that is still
  * arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned: what the
  * engines run while requests wait is what they can run. Until it is learned the limit grows a
- * quarter above what is in flight each tick until the engine queues.
+ * quarter above what is in flight each tick until the engine queues. Once it is known, the limit is
+ * also never more than one step ({@value #UP_STEP_FRACTION} of the capacity) above what is in
+ * flight (slow start): a batch that starts on an idle pool, or finds room again, opens up over
+ * several ticks, so its requests do not start and end in step with each other.
  *
  * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
  * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
@@ -282,7 +285,13 @@ public final class CapacityController {
         // A new level's first readings move its mean most: follow them until it has settled.
         return fresh;
       }
-      int band = Math.max(STEADY_HYSTERESIS, (int) Math.ceil(0.1 * held));
+      // Never more than a tenth of the capacity: on a small engine three permits are a third of
+      // it, and a target held that far from its level wastes (or takes) that much for as long as
+      // the mean needs to wander a whole band.
+      int band =
+          Math.min(
+              Math.max(STEADY_HYSTERESIS, (int) Math.ceil(0.1 * held)),
+              Math.max(1, (int) Math.ceil(0.1 * capacity)));
       return Math.abs(fresh - held) >= band ? fresh : held;
     }
 
@@ -324,9 +333,21 @@ public final class CapacityController {
       } else if (mode == ProbeMode.LEARNING) {
         limit = target;
       } else {
-        limit = Math.min(target, base + Math.max(1, (int) Math.ceil(UP_STEP_FRACTION * capacity)));
+        limit = Math.min(target, base + upStep());
+      }
+      if (mode == ProbeMode.ADAPTIVE) {
+        // Slow start: the batch opens up by one step a tick from what it has in flight, whatever
+        // the limit allows. Its requests then start (and end) spread over a request time rather
+        // than together, and an interactive wave finds batch slots freeing one after another
+        // instead of all at once a whole request time later. Not a cut: growth does not wait.
+        return next(mode, Math.min(limit, clamp(inFlight + upStep())), limit < currentLimit);
       }
       return next(mode, limit);
+    }
+
+    /** The most the limit grows in one tick: a tenth of the capacity, so empty to full in ten. */
+    int upStep() {
+      return Math.max(1, (int) Math.ceil(UP_STEP_FRACTION * capacity));
     }
 
     ControllerState holdWhileUnreachable() {
@@ -370,10 +391,22 @@ public final class CapacityController {
     }
 
     private ControllerState next(ProbeMode mode, int limit) {
-      return next(mode, limit, previous.minLatencyMillis());
+      return next(mode, limit, previous.minLatencyMillis(), limit < currentLimit);
+    }
+
+    private ControllerState next(ProbeMode mode, int limit, boolean cut) {
+      return next(mode, limit, previous.minLatencyMillis(), cut);
     }
 
     private ControllerState next(ProbeMode mode, int limit, double minLatencyMillis) {
+      return next(mode, limit, minLatencyMillis, limit < currentLimit);
+    }
+
+    /**
+     * @param cut whether the limit went down because there is less room (growth then waits), rather
+     *     than only to pace a batch that has not used it
+     */
+    private ControllerState next(ProbeMode mode, int limit, double minLatencyMillis, boolean cut) {
       Decision decision =
           limit < currentLimit ? Decision.DOWN : limit > currentLimit ? Decision.UP : Decision.HOLD;
       return new ControllerState(
@@ -385,7 +418,7 @@ public final class CapacityController {
           inFlight,
           sample,
           decision,
-          decision == Decision.DOWN ? now : previous.lastDownMillis(),
+          cut ? now : previous.lastDownMillis(),
           unreachableSince,
           minLatencyMillis,
           mode == ProbeMode.FALLBACK ? window : new OutcomeWindow(0, 0, 0, 0),

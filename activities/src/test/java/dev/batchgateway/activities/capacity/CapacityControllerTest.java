@@ -69,11 +69,35 @@ class CapacityControllerTest {
   void firstTickWithAConfiguredCapacityCutsTheStartingLimitToCapacityMinusHeadroom() {
     Pool pool = new Pool(spec(32), 256);
 
-    ControllerState state = pool.tick(engine(0, 0), 0);
+    ControllerState state = pool.tick(engine(10, 0), 10);
 
     assertThat(state.mode()).isEqualTo(ProbeMode.ADAPTIVE);
-    assertThat(state.limit()).isEqualTo(32 - 4);
+    // 32 - 4 headroom, and no more than one step (4) above the 10 in flight.
+    assertThat(state.limit()).isEqualTo(10 + 4);
     assertThat(state.lastDecision()).isEqualTo(Decision.DOWN);
+    // A real cut (from 256): growth waits out the cooldown, then a step a tick as it fills.
+    for (int i = 0; i < 12; i++) {
+      pool.tick(engine(pool.limit, 0), pool.limit);
+    }
+    assertThat(pool.limit).isEqualTo(32 - 4);
+  }
+
+  @Test
+  void aBatchStartingOnAnIdlePoolOpensItUpOneStepATickWithoutWaitingForTheCooldown() {
+    Pool pool = new Pool(spec(32), 28);
+
+    // Idle: one step (a tenth of 32, rounded up) above nothing in flight.
+    assertThat(pool.tick(engine(0, 0), 0).limit()).isEqualTo(4);
+    assertThat(pool.tick(engine(0, 0), 0).limit()).isEqualTo(4);
+
+    // The batch fills what it is given; the limit follows a step a tick, not after a cooldown.
+    List<Integer> limits = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      limits.add(pool.tick(engine(pool.limit, 0), pool.limit).limit());
+    }
+    assertThat(limits).containsExactly(8, 12, 16, 20, 24, 28, 28, 28);
+    // Pacing is not a cut: an interactive wave still is, and growth then waits.
+    assertThat(pool.state.lastDownMillis()).isLessThan(pool.now - 5 * TICK);
   }
 
   @Test
