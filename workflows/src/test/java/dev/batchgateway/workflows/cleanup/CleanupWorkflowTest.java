@@ -93,11 +93,10 @@ class CleanupWorkflowTest {
 
     long first = activities.asOf.get(0);
     long second = activities.asOf.get(1);
-    assertThat(second - first)
-        .as("the skipped two days, give or take the test server's own skips")
-        .isBetween(2 * DAY, 2 * DAY + 3600);
-    assertThat(activities.workBefore.get(0)).isEqualTo(first - 3600);
-    assertThat(activities.retentionBefore.get(1)).isEqualTo(second - 30 * DAY);
+    // The test server may skip further than asked (to timers it still holds), never less.
+    assertThat(second - first).isGreaterThanOrEqualTo(2 * DAY);
+    assertThat(activities.workBefore).containsExactly(first - 3600, second - 3600);
+    assertThat(activities.retentionBefore).containsExactly(first - 30 * DAY, second - 30 * DAY);
     assertThat(activities.limits).containsOnly(100);
   }
 
