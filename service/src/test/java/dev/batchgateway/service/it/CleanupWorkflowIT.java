@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.UUID;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
@@ -35,13 +36,16 @@ import org.junit.jupiter.api.io.TempDir;
  * The cleanup workflow in Temporal's time-skipping test environment, with its real activities
  * against the test stack's PostgreSQL and a filesystem store: files with the shortest allowed
  * expiry disappear, rows and bytes, once workflow time passes it; everything live stays, and so
- * does an expired input of a batch still running.
+ * does an expired input of a batch still running. Each test runs in a fresh schema of its own.
  */
 class CleanupWorkflowIT {
   private static final long HOUR = 3600;
   private static final long DAY = 24 * HOUR;
   private static final String QUEUE = "cleanup-it";
   private static final CleanupRequest REQUEST = new CleanupRequest(2, 50, 5 * DAY, HOUR);
+
+  private static final String SCHEMA =
+      "cleanup_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
 
   private final String tenant = TestStack.uniqueTenant("cleanup");
   private final MetricRegistry metrics = new MetricRegistry();
@@ -56,8 +60,12 @@ class CleanupWorkflowIT {
     String url = TestStack.env("BGW_TEST_DB_URL");
     String user = TestStack.env("BGW_TEST_DB_USER");
     String password = TestStack.env("BGW_TEST_DB_PASSWORD");
-    Flyway.configure().dataSource(url, user, password).load().migrate();
-    jdbi = Jdbi.create(url, user, password);
+    // A schema of its own: a pass cleans every tenant, and with skipped time it would reach
+    // into the rows of the other tests that share this database.
+    Flyway.configure().dataSource(url, user, password).schemas(SCHEMA).load().migrate();
+    jdbi =
+        Jdbi.create(
+            url + (url.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA, user, password);
     metadata = new JdbiMetadataStore(jdbi, Jackson.newObjectMapper());
     store = new FilesystemFileStore(dir);
     env = TestWorkflowEnvironment.newInstance();
@@ -72,6 +80,7 @@ class CleanupWorkflowIT {
   @AfterEach
   void tearDown() {
     env.close();
+    jdbi.useHandle(handle -> handle.execute("DROP SCHEMA " + SCHEMA + " CASCADE"));
   }
 
   private void runPass() {
