@@ -7,10 +7,14 @@ import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.cleanup.CleanupActivitiesImpl;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
+import dev.batchgateway.service.db.BatchRow;
 import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.workflows.BatchStatus;
+import dev.batchgateway.workflows.RequestCounts;
 import dev.batchgateway.workflows.cleanup.CleanupRequest;
 import dev.batchgateway.workflows.cleanup.CleanupWorkflow;
 import dev.batchgateway.workflows.cleanup.CleanupWorkflowImpl;
@@ -227,5 +231,60 @@ class CleanupWorkflowIT {
     assertThat(fileDeleted(live)).isFalse();
     assertThat(bytesStored(live)).isTrue();
     assertThat(bytesStored(expired)).isFalse();
+  }
+
+  /** What BatchesResource inserts for a new batch on {@code inputFileId}. */
+  private BatchRow newBatch(String inputFileId) {
+    return new BatchRow(
+        Ids.newBatchId(),
+        tenant,
+        "/v1/chat/completions",
+        inputFileId,
+        "24h",
+        BatchStatus.VALIDATING,
+        t0,
+        t0 + DAY,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        null,
+        RequestCounts.ZERO,
+        Usage.ZERO);
+  }
+
+  @Test
+  void aBatchCreateAndCleanupNeverBothWinOneFile() throws Exception {
+    JdbiCleanupStore cleanup = new JdbiCleanupStore(jdbi);
+
+    // Cleanup first: the create that comes after finds its input gone and inserts nothing.
+    String lost = file("batch", t0 - 10);
+    assertThat(cleanup.expireFiles(t0, 10)).isEqualTo(1);
+    BatchRow late = newBatch(lost);
+    assertThat(metadata.insertBatch(late)).isFalse();
+    assertThat(batchExists(late.id())).isFalse();
+
+    // A create holding its input's row (between its lock and its commit): cleanup skips the file.
+    String held = file("batch", t0 - 10);
+    try (var create = jdbi.open()) {
+      create.begin();
+      create.execute("SELECT id FROM files WHERE id = ? FOR SHARE", held);
+      assertThat(cleanup.expireFiles(t0, 10)).isZero();
+      create.rollback();
+    }
+    // Once that create committed its batch, the file is its input and stays.
+    BatchRow kept = newBatch(held);
+    assertThat(metadata.insertBatch(kept)).isTrue();
+    assertThat(cleanup.expireFiles(t0, 10)).isZero();
+    assertThat(fileDeleted(held)).isFalse();
   }
 }
