@@ -3,9 +3,11 @@ package dev.batchgateway.service.cleanup;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.workflows.cleanup.CleanupRequest;
 import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The {@code cleanup:} section: how often the cleanup schedule runs and what a pass removes.
@@ -16,7 +18,11 @@ public class CleanupSettings {
   /** Whether this process ensures the schedule and polls the cleanup task queue. */
   @JsonProperty private boolean enabled = true;
 
-  @NotNull @JsonProperty private Duration interval = Duration.hours(1);
+  /** Temporal schedules run at most once a second. */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  private Duration interval = Duration.hours(1);
 
   @Min(1)
   @Max(10_000)
