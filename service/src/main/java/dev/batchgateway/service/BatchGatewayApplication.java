@@ -6,6 +6,7 @@ import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.ChunkActivitiesImpl;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.chunk.WorkerDrain;
+import dev.batchgateway.activities.cleanup.CleanupActivitiesImpl;
 import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.PoolLimiter;
@@ -15,6 +16,8 @@ import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
 import dev.batchgateway.service.capacity.CapacityControl;
 import dev.batchgateway.service.capacity.CapacitySettings;
+import dev.batchgateway.service.cleanup.CleanupSettings;
+import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
@@ -27,6 +30,8 @@ import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.temporal.BatchWorker;
 import dev.batchgateway.temporal.BatchWorkflowClient;
+import dev.batchgateway.temporal.CleanupSchedule;
+import dev.batchgateway.temporal.CleanupWorker;
 import dev.batchgateway.temporal.SearchAttributeRegistrar;
 import dev.batchgateway.temporal.TemporalConnection;
 import dev.batchgateway.temporal.TemporalHealthCheck;
@@ -164,6 +169,19 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                     drain.begin(grace);
                     drain.awaitIdle(grace.plusSeconds(5));
                   }));
+      CleanupSettings cleanup = config.getCleanup();
+      if (cleanup.isEnabled()) {
+        environment
+            .lifecycle()
+            .manage(
+                new CleanupWorker(
+                    temporal,
+                    new CleanupActivitiesImpl(
+                        new JdbiCleanupStore(jdbi), store, clock, environment.metrics())));
+        environment
+            .lifecycle()
+            .manage(new CleanupSchedule(temporal, cleanup.interval(), cleanup.toRequest()));
+      }
       CapacitySettings capacity = config.getCapacity();
       CapacityControl.register(
           environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);

@@ -2,6 +2,7 @@ package dev.batchgateway.service;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.capacity.CapacitySettings;
+import dev.batchgateway.service.cleanup.CleanupSettings;
 import dev.batchgateway.service.files.FileStoreSettings;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
@@ -29,6 +30,8 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty private LimiterFactory limiter = new RedissonLimiterFactory();
 
   @Valid @NotNull @JsonProperty private CapacitySettings capacity = new CapacitySettings();
+
+  @Valid @NotNull @JsonProperty private CleanupSettings cleanup = new CleanupSettings();
 
   /** {@code key:tenant} pairs, comma-separated. */
   @NotNull @JsonProperty private String apiKeys = "sk-local:default";
@@ -59,6 +62,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public CapacitySettings getCapacity() {
     return capacity;
+  }
+
+  public CleanupSettings getCleanup() {
+    return cleanup;
   }
 
   public String getApiKeys() {

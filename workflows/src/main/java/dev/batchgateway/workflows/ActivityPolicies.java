@@ -125,4 +125,20 @@ public final class ActivityPolicies {
                 .build())
         .build();
   }
+
+  /**
+   * Cleanup pages: each is short and safe to repeat, so a failed one is retried a few times; a pass
+   * that still fails leaves its work to the next scheduled one.
+   */
+  public static ActivityOptions cleanup() {
+    return ActivityOptions.newBuilder()
+        .setStartToCloseTimeout(Duration.ofMinutes(5))
+        .setRetryOptions(
+            RetryOptions.newBuilder()
+                .setInitialInterval(Duration.ofSeconds(1))
+                .setMaximumInterval(Duration.ofSeconds(30))
+                .setMaximumAttempts(10)
+                .build())
+        .build();
+  }
 }

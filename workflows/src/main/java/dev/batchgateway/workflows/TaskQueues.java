@@ -17,5 +17,8 @@ public final class TaskQueues {
    */
   public static final String LIFECYCLE = "batch-gateway-lifecycle";
 
+  /** The scheduled cleanup workflow and its activities. */
+  public static final String CLEANUP = "batch-gateway-cleanup";
+
   private TaskQueues() {}
 }

@@ -30,6 +30,10 @@ public final class JdbiMetadataStore implements MetadataStore {
   private static final String FILE_COLUMNS =
       "id, tenant, filename, purpose, bytes, created_at, expires_at, status, storage_key";
 
+  /** Neither deleted nor expired at {@code :now}. */
+  private static final String LIVE =
+      "deleted_at IS NULL AND (expires_at IS NULL OR expires_at > :now)";
+
   /**
    * Live counts for a running batch come from its chunks; a finished batch keeps its final ones.
    */
@@ -95,14 +99,32 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .findOne());
   }
 
+  /** A file as the API shows it: neither deleted nor expired at {@code now}. */
+  public Optional<FileRecord> findLiveFile(String tenant, String fileId, long now) {
+    return jdbi.withHandle(
+        handle ->
+            handle
+                .createQuery(
+                    "SELECT "
+                        + FILE_COLUMNS
+                        + " FROM files WHERE tenant = :tenant AND id = :id AND "
+                        + LIVE)
+                .bind("tenant", tenant)
+                .bind("id", fileId)
+                .bind("now", now)
+                .map((rs, ctx) -> fileRecord(rs))
+                .findOne());
+  }
+
   /**
-   * One page of a tenant's files.
+   * One page of a tenant's live files; an expired file leaves the list as soon as it expires,
+   * before cleanup marks it deleted.
    *
    * @param afterId cursor: the page starts after this file (which may since have been deleted)
    * @return up to {@code limit + 1} rows, so the caller can tell whether more follow
    */
   public Optional<List<FileRecord>> listFiles(
-      String tenant, String purpose, String afterId, boolean ascending, int limit) {
+      String tenant, String purpose, String afterId, boolean ascending, int limit, long now) {
     return jdbi.withHandle(
         handle -> {
           Long afterSeq = null;
@@ -116,13 +138,19 @@ public final class JdbiMetadataStore implements MetadataStore {
           String sql =
               "SELECT "
                   + FILE_COLUMNS
-                  + " FROM files WHERE tenant = :tenant AND deleted_at IS NULL"
+                  + " FROM files WHERE tenant = :tenant AND "
+                  + LIVE
                   + (purpose == null ? "" : " AND purpose = :purpose")
                   + (afterSeq == null ? "" : ascending ? " AND seq > :after" : " AND seq < :after")
                   + " ORDER BY seq "
                   + (ascending ? "ASC" : "DESC")
                   + " LIMIT :limit";
-          Query query = handle.createQuery(sql).bind("tenant", tenant).bind("limit", limit + 1);
+          Query query =
+              handle
+                  .createQuery(sql)
+                  .bind("tenant", tenant)
+                  .bind("now", now)
+                  .bind("limit", limit + 1);
           if (purpose != null) {
             query.bind("purpose", purpose);
           }
@@ -173,30 +201,51 @@ public final class JdbiMetadataStore implements MetadataStore {
 
   // ---- batches
 
-  public void insertBatch(BatchRow batch) {
-    jdbi.useHandle(
-        handle ->
-            handle
-                .createUpdate(
-                    """
+  /**
+   * Inserts the batch if its input file is still there, holding the file's row meanwhile so that
+   * cleanup cannot delete it under the new batch (see {@link JdbiCleanupStore#expireFiles}).
+   *
+   * @return false, with nothing inserted, when the input file was deleted meanwhile
+   */
+  public boolean insertBatch(BatchRow batch) {
+    return jdbi.inTransaction(
+        handle -> {
+          boolean present =
+              handle
+                  .createQuery(
+                      "SELECT id FROM files WHERE tenant = :tenant AND id = :id"
+                          + " AND deleted_at IS NULL FOR SHARE")
+                  .bind("tenant", batch.tenant())
+                  .bind("id", batch.inputFileId())
+                  .mapTo(String.class)
+                  .findOne()
+                  .isPresent();
+          if (!present) {
+            return false;
+          }
+          handle
+              .createUpdate(
+                  """
                     INSERT INTO batches (id, tenant, endpoint, input_file_id, completion_window,
                         status, created_at, expires_at, metadata, priority, output_expires_after,
                         workflow_started)
                     VALUES (:id, :tenant, :endpoint, :inputFileId, :completionWindow, :status,
                         :createdAt, :expiresAt, :metadata, :priority, :outputExpiresAfter, FALSE)
                     """)
-                .bind("id", batch.id())
-                .bind("tenant", batch.tenant())
-                .bind("endpoint", batch.endpoint())
-                .bind("inputFileId", batch.inputFileId())
-                .bind("completionWindow", batch.completionWindow())
-                .bind("status", batch.status().wire())
-                .bind("createdAt", batch.createdAt())
-                .bind("expiresAt", batch.expiresAt())
-                .bind("metadata", batch.metadata())
-                .bind("priority", batch.priority())
-                .bind("outputExpiresAfter", batch.outputExpiresAfter())
-                .execute());
+              .bind("id", batch.id())
+              .bind("tenant", batch.tenant())
+              .bind("endpoint", batch.endpoint())
+              .bind("inputFileId", batch.inputFileId())
+              .bind("completionWindow", batch.completionWindow())
+              .bind("status", batch.status().wire())
+              .bind("createdAt", batch.createdAt())
+              .bind("expiresAt", batch.expiresAt())
+              .bind("metadata", batch.metadata())
+              .bind("priority", batch.priority())
+              .bind("outputExpiresAfter", batch.outputExpiresAfter())
+              .execute();
+          return true;
+        });
   }
 
   /** A batch row whose workflow is not known to have started. */
@@ -560,6 +609,18 @@ public final class JdbiMetadataStore implements MetadataStore {
               .bind("outputTokens", usage.outputTokens())
               .bind("reasoning", usage.reasoningTokens())
               .bind("totalTokens", usage.totalTokens())
+              .bind("tenant", tenant)
+              .bind("id", batchId)
+              .execute();
+          // output_expires_after is anchored at each result file's own creation.
+          handle
+              .createUpdate(
+                  """
+                  UPDATE files f SET expires_at = f.created_at + b.output_expires_after
+                    FROM batches b
+                   WHERE b.tenant = :tenant AND b.id = :id AND b.output_expires_after IS NOT NULL
+                     AND f.tenant = b.tenant AND f.id IN (b.output_file_id, b.error_file_id)
+                  """)
               .bind("tenant", tenant)
               .bind("id", batchId)
               .execute();

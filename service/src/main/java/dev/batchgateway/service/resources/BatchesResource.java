@@ -121,9 +121,10 @@ public class BatchesResource {
     int priority = RequestChecks.priority(input.get("priority"), limits, tenant);
     boolean sortByPrefix = RequestChecks.flag(input.get("sort_by_prefix"), limits.isSortByPrefix());
 
+    long now = clock.instant().getEpochSecond();
     FileRecord file =
         metadata
-            .findFile(tenant, inputFileId)
+            .findLiveFile(tenant, inputFileId, now)
             .orElseThrow(
                 () ->
                     ApiException.badRequest(
@@ -134,7 +135,6 @@ public class BatchesResource {
           "input_file_id");
     }
 
-    long now = clock.instant().getEpochSecond();
     long expiresAt = now + windowLength.toSeconds();
     BatchRow row =
         new BatchRow(
@@ -165,7 +165,9 @@ public class BatchesResource {
     // The row first, marked as not started; the workflow (id = batch id); then the mark. A
     // process that dies in between leaves the mark unset, and the StartReconciler settles it.
     requireEngine();
-    metadata.insertBatch(row);
+    if (!metadata.insertBatch(row)) {
+      throw ApiException.badRequest("No such File object: " + inputFileId, "input_file_id");
+    }
     try {
       workflows.start(
           new BatchInput(

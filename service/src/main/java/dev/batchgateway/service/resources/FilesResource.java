@@ -234,7 +234,13 @@ public class FilesResource {
     }
     List<FileRecord> rows =
         metadata
-            .listFiles(tenant, emptyToNull(purpose), emptyToNull(after), ascending, limit)
+            .listFiles(
+                tenant,
+                emptyToNull(purpose),
+                emptyToNull(after),
+                ascending,
+                limit,
+                clock.instant().getEpochSecond())
             .orElseThrow(() -> ApiException.badRequest("No such File object: " + after, "after"));
     return ListPage.of(rows, limit, FileObject::of, FileRecord::id);
   }
@@ -286,9 +292,10 @@ public class FilesResource {
         .build();
   }
 
+  /** An expired file answers as a missing one, whether or not cleanup has removed it yet. */
   private FileRecord find(ContainerRequestContext request, String id) {
     return metadata
-        .findFile(ApiKeyFilter.tenant(request), id)
+        .findLiveFile(ApiKeyFilter.tenant(request), id, clock.instant().getEpochSecond())
         .orElseThrow(() -> ApiException.notFound("No such File object: " + id, "id"));
   }
 
