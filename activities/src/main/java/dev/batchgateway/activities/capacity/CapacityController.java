@@ -77,6 +77,9 @@ public final class CapacityController {
   /** A rise of the interactive count by at most this much a tick is read as jitter. */
   static final double RISE_NOISE = 2.0;
 
+  /** A count this many times the rise noise above its level is a wave on its way up. */
+  static final double SURGE_SIGMAS = 2.0;
+
   /** Time without a decrease before the limit may grow again. */
   static final long UP_COOLDOWN_MILLIS = 1000;
 
@@ -175,7 +178,8 @@ public final class CapacityController {
       this.capacity = spec.maxConcurrency() > 0 ? spec.maxConcurrency() : (int) Math.round(learned);
       this.interactive =
           sample.reachable() ? Math.max(0, sample.running() + sample.waiting() - inFlight) : 0;
-      this.expected = sample.reachable() ? expectedInteractive(previous, interactive) : 0;
+      this.expected =
+          sample.reachable() ? expectedInteractive(previous, interactive, sample.waiting()) : 0;
       this.rising = expected > interactive;
       this.level =
           sample.reachable()
@@ -215,7 +219,7 @@ public final class CapacityController {
      * that only follows the count lets the batch refill the slots the wave is about to need, and
      * the wave then queues behind batch requests for a whole batch request time.
      */
-    private static int expectedInteractive(ControllerState previous, int interactive) {
+    private static int expectedInteractive(ControllerState previous, int interactive, int waiting) {
       if (!previous.lastSample().reachable()) {
         return interactive;
       }
@@ -226,8 +230,16 @@ public final class CapacityController {
       double noise = Math.max(RISE_NOISE, Math.sqrt(previous.interactive()));
       // A count coming back from a dip to its usual level is not a wave either: a wave lifts it
       // above the level.
-      boolean aboveLevel = interactive > previous.interactiveLevel().mean() + noise;
-      return rise > noise && aboveLevel ? interactive + rise : interactive;
+      double mean = previous.interactiveLevel().mean();
+      boolean aboveLevel = interactive > mean + noise;
+      // A wave that arrives a few requests a tick rises by less than the noise each tick, and
+      // would be seen only once it has filled the room the batch left. A count far above its
+      // level, or above it with requests already queued in the engine, is one on its way up.
+      boolean surge = waiting > 0 || interactive > mean + SURGE_SIGMAS * noise;
+      if (aboveLevel && (rise > noise || surge)) {
+        return interactive + Math.max(rise, (int) Math.ceil(noise));
+      }
+      return interactive;
     }
 
     /**

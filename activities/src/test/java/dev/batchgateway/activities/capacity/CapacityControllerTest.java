@@ -130,6 +130,40 @@ class CapacityControllerTest {
   }
 
   @Test
+  void aWaveArrivingTwoATickIsMetOnceItIsFarAboveItsLevel() {
+    Pool pool = new Pool(spec(32), 28);
+    pool.ticksWithBatchFull(15, 0);
+    assertThat(pool.limit).isEqualTo(28);
+
+    // Two more interactive requests a tick, never more than the rise noise (2), beside 20 batch
+    // requests (so the engine has room and no queue).
+    List<Integer> limits = new ArrayList<>();
+    for (int interactive = 2; interactive <= 8; interactive += 2) {
+      limits.add(pool.tick(engine(20 + interactive, 0), 20).limit());
+    }
+
+    // 2 and 4 may be jitter; at 6, three times the noise above a level of 0, it is a wave: it is
+    // expected at 8 by the next tick, with ceil(2.5 * sqrt(8)) = 8 around it.
+    // (24: one step above the 20 in flight, the slow start's pace, not a cut.)
+    assertThat(limits.subList(0, 2)).containsOnly(24);
+    assertThat(limits.get(2)).isEqualTo(32 - 8 - 8);
+  }
+
+  @Test
+  void aQueueBehindTheBatchIsReadAsAWaveOnItsWayUp() {
+    Pool pool = new Pool(spec(32), 28);
+    pool.ticksWithBatchFull(15, 0);
+
+    pool.tick(engine(30, 0), 28);
+    // 3 interactive requests, one of them queued: a rise of one, but a queue.
+    ControllerState state = pool.tick(engine(32, 1), 30);
+
+    assertThat(state.interactive()).isEqualTo(3);
+    // Expected at 3 + 2 with ceil(2.5 * sqrt(5)) = 6 around it: 32 - 5 - 6.
+    assertThat(state.limit()).isEqualTo(32 - 5 - 6);
+  }
+
+  @Test
   void jitterOfARequestOrTwoIsNotReadAsARisingWave() {
     Pool pool = new Pool(spec(32), 28);
     pool.ticksWithBatchFull(15, 0);
