@@ -60,11 +60,19 @@ WRAPPERS = {"dev.batchgateway.activities.ChunkActivitiesImpl.runChunk",
             "dev.batchgateway.activities.chunk.ChunkRunner.run"}
 
 
-def component_of(frames):
+# The gateway's Netty inference client runs on threads of its own; its io.netty frames are
+# told apart from Temporal's gRPC transport (and Redisson's) by the thread's name.
+NETTY = "gRPC / Netty / protobuf (Temporal transport)"
+INFERENCE_IO = ("inference-io", "Netty HTTP client (inference-io threads)")
+
+
+def component_of(frames, thread=""):
     """frames: class names from the top of the stack down."""
     for cls in frames:
         for prefix, name in COMPONENTS:
             if cls.startswith(prefix):
+                if name == NETTY and thread.startswith(INFERENCE_IO[0]):
+                    return INFERENCE_IO[1]
                 return name
     return "JDK only (thread pools, idle spinning, ...)"
 
@@ -133,7 +141,7 @@ def summarize(java_home, path, top=15, event="jdk.ExecutionSample"):
         cls, method = frames[0]
         methods[f"{cls}.{method}"] += 1
         packages[cls.rsplit(".", 1)[0] if "." in cls else cls] += 1
-        components[component_of(classes)] += 1
+        components[component_of(classes, thread)] += 1
         threads[_fold_digits(thread)] += 1
         # Inclusive: each named gateway method on the stack counts once per sample.
         own = {f"{c}.{m}" for c, m in frames

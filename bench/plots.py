@@ -15,6 +15,7 @@ PROCESS_COLORS = {
 THREADS = {
     "HttpClient-N-Wo": "HTTP client workers",
     "HttpClient-N-Se": "HTTP client selector",
+    "inference-io-N-": "Netty inference client (event loop, answer handling)",
     "CN CompilerThre": "JIT compiler",
     "Activity Execut": "Temporal activities (chunk loop)",
     "Activity Poller": "Temporal activity pollers",

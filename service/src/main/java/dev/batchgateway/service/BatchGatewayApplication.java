@@ -140,6 +140,15 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               json,
               clock,
               System::getenv);
+      environment
+          .lifecycle()
+          .manage(
+              new Managed() {
+                @Override
+                public void stop() {
+                  inference.close();
+                }
+              });
       PoolLimiter limiter = config.getLimiter().build(environment);
       ScheduledExecutorService retries =
           environment.lifecycle().scheduledExecutorService("request-retry-%d").threads(2).build();

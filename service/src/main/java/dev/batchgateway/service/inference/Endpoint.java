@@ -6,12 +6,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One server of a pool as the client uses it: its connections, its key, how many requests it has in
- * flight and, after it refused a connection, until when it is left alone.
+ * flight and, after it refused a connection, until when it is left alone. Inference requests go
+ * through {@code transport}; the model list is read with the JDK client {@code http}.
  */
 final class Endpoint {
   final String baseUrl;
   final HttpClient http;
-  final Duration requestTimeout;
+  final InferenceTransport transport;
 
   /** The {@code Authorization} header value, or null when the server needs no key. */
   final String authorization;
@@ -20,10 +21,10 @@ final class Endpoint {
   private volatile long downUntilNanos;
   private volatile boolean down;
 
-  Endpoint(String baseUrl, HttpClient http, Duration requestTimeout, String apiKey) {
+  Endpoint(String baseUrl, HttpClient http, InferenceTransport transport, String apiKey) {
     this.baseUrl = baseUrl;
     this.http = http;
-    this.requestTimeout = requestTimeout;
+    this.transport = transport;
     this.authorization = apiKey == null || apiKey.isBlank() ? null : "Bearer " + apiKey;
   }
 

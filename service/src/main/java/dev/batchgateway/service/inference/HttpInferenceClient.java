@@ -6,6 +6,12 @@ import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.ModelListUnavailableException;
 import dev.batchgateway.activities.port.PoolRetry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
@@ -20,15 +26,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import javax.net.ssl.SSLContext;
 
 /**
  * Sends each request to the pool that serves its model, over pooled HTTP/1.1 connections, with the
  * pool's key, TLS settings and llm-d ranking headers. Pools whose models are listed are asked
  * first; then those that read their endpoints' {@code /v1/models}, in configured order.
  */
-public final class HttpInferenceClient implements InferenceClient {
+public final class HttpInferenceClient implements InferenceClient, AutoCloseable {
   private final Map<String, InferencePool> pools = new LinkedHashMap<>();
+
+  /** The event loop of the {@code netty} client; null with the JDK client. */
+  private final EventLoopGroup io;
+
   private final Map<String, PoolRetry> retries = new LinkedHashMap<>();
 
   /** Most bytes of one answer read when no limit is given. */
@@ -56,10 +68,17 @@ public final class HttpInferenceClient implements InferenceClient {
       ObjectMapper json,
       Clock clock,
       Function<String, String> env) {
+    io =
+        settings.getClient() == InferenceSettings.Client.NETTY
+            ? new MultiThreadIoEventLoopGroup(
+                settings.getIoThreads(),
+                new DefaultThreadFactory("inference-io", true),
+                NioIoHandler.newFactory())
+            : null;
     for (PoolSettings pool : settings.effectivePools()) {
       List<Endpoint> endpoints = new ArrayList<>();
       for (EndpointSettings endpoint : pool.getEndpoints()) {
-        endpoints.add(endpoint(pool.getName(), endpoint, settings, env));
+        endpoints.add(endpoint(pool.getName(), endpoint, settings, maxResponseBytes, env));
       }
       pools.put(
           pool.getName(),
@@ -86,30 +105,49 @@ public final class HttpInferenceClient implements InferenceClient {
     }
   }
 
-  private static Endpoint endpoint(
+  private Endpoint endpoint(
       String pool,
       EndpointSettings endpoint,
       InferenceSettings settings,
+      int maxResponseBytes,
       Function<String, String> env) {
     try {
+      Duration connectTimeout =
+          Duration.ofMillis(
+              endpoint.connectTimeoutOr(settings.getConnectTimeout()).toMilliseconds());
+      Duration requestTimeout =
+          Duration.ofMillis(
+              endpoint.requestTimeoutOr(settings.getRequestTimeout()).toMilliseconds());
+      SSLContext tls = endpoint.getTls().sslContext(env);
       HttpClient http =
           HttpClient.newBuilder()
               .version(HttpClient.Version.HTTP_1_1)
-              .connectTimeout(
-                  Duration.ofMillis(
-                      endpoint.connectTimeoutOr(settings.getConnectTimeout()).toMilliseconds()))
-              .sslContext(endpoint.getTls().sslContext(env))
+              .connectTimeout(connectTimeout)
+              .sslContext(tls)
               .build();
-      return new Endpoint(
-          endpoint.baseUrl(),
-          http,
-          Duration.ofMillis(
-              endpoint.requestTimeoutOr(settings.getRequestTimeout()).toMilliseconds()),
-          endpoint.apiKey(env));
+      InferenceTransport transport =
+          io == null
+              ? new JdkTransport(http, endpoint.baseUrl(), requestTimeout, maxResponseBytes)
+              : new NettyTransport(
+                  io,
+                  endpoint.baseUrl(),
+                  connectTimeout,
+                  requestTimeout,
+                  new JdkSslContext(tls, true, ClientAuth.NONE),
+                  maxResponseBytes);
+      return new Endpoint(endpoint.baseUrl(), http, transport, endpoint.apiKey(env));
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException(
           "Inference pool '" + pool + "', endpoint " + endpoint.getUrl() + ": " + e.getMessage(),
           e);
+    }
+  }
+
+  /** Stops the event loop of the {@code netty} client, closing its connections. */
+  @Override
+  public void close() {
+    if (io != null) {
+      io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 

@@ -14,7 +14,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -97,11 +99,10 @@ final class InferencePool {
   private CompletableFuture<InferenceResponse> send(
       InferenceRequest request, List<Endpoint> tried) {
     Endpoint endpoint = pick(tried);
-    HttpRequest http = build(endpoint, request);
     endpoint.inFlight.incrementAndGet();
-    CompletableFuture<HttpResponse<byte[]>> answer;
+    CompletableFuture<InferenceResponse> answer;
     try {
-      answer = endpoint.http.sendAsync(http, CappedBody.handler(maxResponseBytes));
+      answer = endpoint.transport.post(request.path(), headers(endpoint, request), request.body());
     } catch (RuntimeException e) {
       endpoint.inFlight.decrementAndGet();
       return CompletableFuture.failedFuture(e);
@@ -111,7 +112,7 @@ final class InferencePool {
             (response, error) -> {
               endpoint.inFlight.decrementAndGet();
               if (error == null) {
-                return CompletableFuture.completedFuture(toResponse(response));
+                return CompletableFuture.completedFuture(response);
               }
               if (neverArrived(error)) {
                 endpoint.markDown(nanoTime.getAsLong(), cooldown);
@@ -156,18 +157,16 @@ final class InferencePool {
     return soonest != null ? soonest : endpoints.get(start);
   }
 
-  private HttpRequest build(Endpoint endpoint, InferenceRequest request) {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(URI.create(endpoint.baseUrl + request.path()))
-            .timeout(endpoint.requestTimeout)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(request.body()));
-    headers.of(request.context(), clock.millis()).forEach(builder::setHeader);
-    request.headers().forEach(builder::setHeader);
+  /** What goes with the body: its type, the ranking headers, the request's own, the key. */
+  private Map<String, String> headers(Endpoint endpoint, InferenceRequest request) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", "application/json");
+    headers.putAll(this.headers.of(request.context(), clock.millis()));
+    headers.putAll(request.headers());
     if (endpoint.authorization != null) {
-      builder.setHeader("Authorization", endpoint.authorization);
+      headers.put("Authorization", endpoint.authorization);
     }
-    return builder.build();
+    return headers;
   }
 
   /** A refused or timed-out connection: the server never saw the request, so resending is safe. */
@@ -178,29 +177,6 @@ final class InferencePool {
       }
     }
     return false;
-  }
-
-  private static InferenceResponse toResponse(HttpResponse<byte[]> response) {
-    return new InferenceResponse(
-        response.statusCode(),
-        response.body(),
-        response.headers().firstValue("x-request-id").orElse(null),
-        retryAfterMillis(response));
-  }
-
-  private static long retryAfterMillis(HttpResponse<?> response) {
-    return response
-        .headers()
-        .firstValue("retry-after")
-        .map(
-            value -> {
-              try {
-                return (long) (Double.parseDouble(value.trim()) * 1000);
-              } catch (NumberFormatException e) {
-                return -1L;
-              }
-            })
-        .orElse(-1L);
   }
 
   /**

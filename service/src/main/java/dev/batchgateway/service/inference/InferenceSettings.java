@@ -3,6 +3,7 @@ package dev.batchgateway.service.inference;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.util.Duration;
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +37,14 @@ public class InferenceSettings {
 
   @Valid @NotNull @JsonProperty private HeaderSettings headers = new HeaderSettings();
 
+  /** Which HTTP client carries inference requests. */
+  @NotNull @JsonProperty private Client client = Client.NETTY;
+
+  /** Event loop threads of the {@code netty} client, shared by every endpoint. */
+  @Min(1)
+  @JsonProperty
+  private int ioThreads = 2;
+
   @Valid @NotNull @JsonProperty private List<PoolSettings> pools = List.of();
 
   public String getUrl() {
@@ -60,6 +69,25 @@ public class InferenceSettings {
 
   public HeaderSettings getHeaders() {
     return headers;
+  }
+
+  public Client getClient() {
+    return client;
+  }
+
+  public int getIoThreads() {
+    return ioThreads;
+  }
+
+  /**
+   * The HTTP clients to choose from: Netty's event loop (few threads, the answer handled where it
+   * is read) or the JDK's {@code java.net.http} client.
+   */
+  public enum Client {
+    @JsonProperty("netty")
+    NETTY,
+    @JsonProperty("jdk")
+    JDK
   }
 
   /** The pools in effect: those configured, or the one the shorthand describes. */
