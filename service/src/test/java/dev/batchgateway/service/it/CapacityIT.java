@@ -68,7 +68,25 @@ class CapacityIT {
   @Test
   void interactiveLoadLowersTheLimitAndAPinHoldsIt() throws Exception {
     assumeTrue(SIM != null, "llm-d-inference-sim not built (make tools)");
-    // 8 slots - headroom 2, once the probe workflow has started on this worker.
+    // Idle, the limit sits one step (a tenth of 8 slots) above nothing in flight: slow start.
+    awaitValue(() -> gauge("limit"), 1, Duration.ofSeconds(60));
+    // A batch that always wants more opens it, a step a tick, to 8 slots - headroom 2.
+    Api api = new Api(APP.getLocalPort(), "sk-capacity");
+    String batch =
+        api.createBatch(
+                api.uploadBatchFile(Lines.chatFile(6_000, 5, Simulator.MODEL)),
+                "/v1/chat/completions",
+                null)
+            .get("id")
+            .asText();
+    try {
+      withABatchRunning();
+    } finally {
+      api.post("/v1/batches/" + batch + "/cancel", "{}");
+    }
+  }
+
+  private void withABatchRunning() throws Exception {
     awaitValue(() -> gauge("limit"), 6, Duration.ofSeconds(60));
     // The worker's configure signal may restart the probe just after its first ticks; a restart
     // pauses the loop for up to a heartbeat, so let it settle before measuring a reaction.
