@@ -119,7 +119,11 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       environment.jersey().register(new JsonErrorMapper());
       environment.jersey().register(new UnexpectedExceptionMapper());
       environment.jersey().register(new StoreUnavailableMapper());
-      environment.jersey().register(new FilesResource(metadata, store, config.getBatches(), clock));
+      environment
+          .jersey()
+          .register(
+              new FilesResource(
+                  metadata, store, config.getBatches(), config.getStorageQuota(), clock));
       BatchWorkflowClient workflows = new BatchWorkflowClient(temporal.client());
       environment
           .jersey()

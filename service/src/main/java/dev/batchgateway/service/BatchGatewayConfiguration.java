@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
 import dev.batchgateway.service.files.FileStoreSettings;
+import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
 import dev.batchgateway.service.limiter.RedissonLimiterFactory;
@@ -33,6 +34,9 @@ public class BatchGatewayConfiguration extends Configuration {
 
   @Valid @NotNull @JsonProperty private CleanupSettings cleanup = new CleanupSettings();
 
+  /** Files and bytes each tenant may store (README, "Storage quotas"); off by default. */
+  @Valid @NotNull @JsonProperty private StorageQuota storageQuota = new StorageQuota();
+
   /** {@code key:tenant} pairs, comma-separated. */
   @NotNull @JsonProperty private String apiKeys = "sk-local:default";
 
@@ -54,6 +58,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public BatchLimits getBatches() {
     return batches;
+  }
+
+  public StorageQuota getStorageQuota() {
+    return storageQuota;
   }
 
   public LimiterFactory getLimiter() {
