@@ -9,14 +9,10 @@ import dev.batchgateway.activities.port.FileStoreContract;
 import io.dropwizard.jackson.Jackson;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.URI;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.gaul.s3proxy.S3Proxy;
-import org.gaul.s3proxy.auth.AuthenticationType;
-import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,38 +28,26 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class S3FileStoreTest extends FileStoreContract {
-  private static final String ACCESS_KEY = "gateway-test";
-  private static final String SECRET_KEY = "gateway-test-secret";
   private static final int PART = S3Upload.MIN_PART_BYTES;
 
   private final ObjectMapper json = Jackson.newObjectMapper();
   private final AtomicInteger buckets = new AtomicInteger();
-  private S3Proxy server;
+  private TestS3Server server;
   private String endpoint;
   private S3Client client;
   private String bucket;
 
   @BeforeAll
-  void startServer() throws Exception {
-    server =
-        S3Proxy.builder()
-            .blobStore(new TransientNio2BlobStore())
-            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
-            .endpoint(URI.create("http://127.0.0.1:0"))
-            .stopTimeout(0)
-            .build();
-    server.start();
-    while (!"STARTED".equals(server.getState())) {
-      Thread.sleep(10);
-    }
-    endpoint = "http://127.0.0.1:" + server.getPort();
+  void startServer() {
+    server = TestS3Server.start();
+    endpoint = server.endpoint();
     client = settings(Map.of()).buildClient();
   }
 
   @AfterAll
   void stopServer() throws Exception {
     client.close();
-    server.stop();
+    server.close();
   }
 
   /** Settings as gateway.yml would give them, pointing at the test server. */
@@ -72,8 +56,8 @@ class S3FileStoreTest extends FileStoreContract {
     yaml.put("endpoint", endpoint);
     yaml.put("pathStyle", true);
     yaml.put("region", "eu-central-1");
-    yaml.put("accessKeyId", ACCESS_KEY);
-    yaml.put("secretAccessKey", SECRET_KEY);
+    yaml.put("accessKeyId", TestS3Server.ACCESS_KEY);
+    yaml.put("secretAccessKey", TestS3Server.SECRET_KEY);
     yaml.put("partSize", "5MiB");
     yaml.put("prefix", "gateway/");
     yaml.put("bucket", "unused");
