@@ -1,16 +1,17 @@
 package dev.batchgateway.service.files;
 
 import dev.batchgateway.activities.port.FileStore;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -20,22 +21,29 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * Keeps objects in one S3 bucket (AWS, MinIO, Ceph, S3Proxy), each under {@code prefix + key}, so a
  * tenant's objects share the tenant's key prefix. Writes stream through {@link S3Upload}: one part
  * in memory at a time, nothing visible until commit. Reads are plain and ranged GETs; the client
- * retries failed requests with backoff.
+ * retries failed requests with backoff, and a read that breaks mid-object resumes where it was.
  */
 public final class S3FileStore implements FileStore {
   /** Most keys one DeleteObjects request may name. */
   private static final int DELETE_BATCH = 1000;
 
+  /** First pause before a broken read is resumed; doubles with each further try. */
+  private static final long RESUME_BACKOFF_MILLIS = 200;
+
   private final S3Client client;
   private final String bucket;
   private final String prefix;
   private final S3Upload.Options upload;
+  private final int readAttempts;
 
   /**
    * @param prefix put before every key (empty, or ending in {@code /}), so several gateways can
    *     share a bucket
+   * @param readAttempts tries of a read whose connection breaks mid-object, counting the first;
+   *     each resumes from the byte reached
    */
-  public S3FileStore(S3Client client, String bucket, String prefix, S3Upload.Options upload) {
+  public S3FileStore(
+      S3Client client, String bucket, String prefix, S3Upload.Options upload, int readAttempts) {
     if (!prefix.isEmpty() && !prefix.endsWith("/")) {
       throw new IllegalArgumentException("An S3 key prefix must end with '/': " + prefix);
     }
@@ -43,6 +51,7 @@ public final class S3FileStore implements FileStore {
     this.bucket = bucket;
     this.prefix = prefix;
     this.upload = upload;
+    this.readAttempts = readAttempts;
   }
 
   @Override
@@ -52,11 +61,7 @@ public final class S3FileStore implements FileStore {
 
   @Override
   public InputStream open(String key) throws IOException {
-    try {
-      return client.getObject(b -> b.bucket(bucket).key(objectKey(key)));
-    } catch (SdkException e) {
-      throw failure("read", key, e);
-    }
+    return read(key, 0, -1);
   }
 
   @Override
@@ -70,13 +75,39 @@ public final class S3FileStore implements FileStore {
       }
       return InputStream.nullInputStream();
     }
-    String range = "bytes=" + offset + "-" + (offset + length - 1);
+    return read(key, offset, offset + length - 1);
+  }
+
+  /**
+   * GETs bytes {@code from} to {@code last} (inclusive; -1 for the object's end). A connection that
+   * breaks on the way is resumed from the byte reached, on the same version of the object.
+   */
+  private InputStream read(String key, long from, long last) throws IOException {
+    ResponseInputStream<GetObjectResponse> first = get(key, from, last, null);
+    if (first == null) {
+      return InputStream.nullInputStream();
+    }
+    String eTag = first.response().eTag();
+    return new ResumingInputStream(
+        first,
+        position -> {
+          InputStream rest = get(key, from + position, last, eTag);
+          return rest == null ? InputStream.nullInputStream() : rest;
+        },
+        readAttempts,
+        RESUME_BACKOFF_MILLIS);
+  }
+
+  /** One GET; null when the range starts at or past the object's end. */
+  private ResponseInputStream<GetObjectResponse> get(
+      String key, long from, long last, String ifMatch) throws IOException {
+    String range = from == 0 && last < 0 ? null : "bytes=" + from + "-" + (last < 0 ? "" : last);
     try {
-      return client.getObject(b -> b.bucket(bucket).key(objectKey(key)).range(range));
+      return client.getObject(
+          b -> b.bucket(bucket).key(objectKey(key)).range(range).ifMatch(ifMatch));
     } catch (S3Exception e) {
       if (e.statusCode() == 416) {
-        // The range starts at or past the end of the object (or the object is empty).
-        return new ByteArrayInputStream(new byte[0]);
+        return null;
       }
       throw failure("read", key, e);
     } catch (SdkException e) {

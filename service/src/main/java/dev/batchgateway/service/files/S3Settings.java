@@ -52,7 +52,10 @@ public class S3Settings {
   @JsonProperty
   private DataSize partSize = DataSize.mebibytes(8);
 
-  /** Tries per request, counting the first; the SDK backs off exponentially with jitter. */
+  /**
+   * Tries per request, counting the first; the SDK backs off exponentially with jitter. A read that
+   * breaks mid-object is resumed as often.
+   */
   @Min(1)
   @JsonProperty
   private int maxAttempts = 5;
@@ -104,7 +107,8 @@ public class S3Settings {
         new S3Upload.Options(
             Math.toIntExact(partSize.toBytes()),
             serverSideEncryption.isEmpty() ? null : serverSideEncryption,
-            kmsKeyId.isEmpty() ? null : kmsKeyId));
+            kmsKeyId.isEmpty() ? null : kmsKeyId),
+        maxAttempts);
   }
 
   private AwsCredentialsProvider credentials() {

@@ -9,6 +9,8 @@ import dev.batchgateway.activities.port.FileStoreContract;
 import io.dropwizard.jackson.Jackson;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -144,6 +146,38 @@ class S3FileStoreTest extends FileStoreContract {
         .isNotEqualTo(ServerSideEncryption.AWS_KMS);
     try (var in = store.open("t1/files/large")) {
       assertThat(in.readAllBytes()).isEqualTo(large);
+    }
+  }
+
+  @Test
+  void aReadWhoseConnectionBreaksResumesWhereItWasOnTheSameObject() throws Exception {
+    byte[] bytes = randomBytes(24 * 1024 * 1024);
+    FileStore resuming = storeIn(bucket, Map.of("maxAttempts", 5));
+    FileStore giving = storeIn(bucket, Map.of("maxAttempts", 1));
+    resuming.write("t1/files/big", new ByteArrayInputStream(bytes), bytes.length);
+
+    // Without tries left, the cut is an error: the server really breaks the connection.
+    try (InputStream in = giving.open("t1/files/big")) {
+      in.readNBytes(1024 * 1024);
+      server.restart();
+      assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class);
+    }
+    try (InputStream in = resuming.openRange("t1/files/big", 1000, bytes.length - 2000)) {
+      byte[] head = in.readNBytes(1024 * 1024);
+      server.restart();
+      byte[] rest = in.readAllBytes();
+
+      assertThat(head.length + rest.length).isEqualTo(bytes.length - 2000);
+      assertThat(head).isEqualTo(Arrays.copyOfRange(bytes, 1000, 1000 + head.length));
+      assertThat(rest)
+          .isEqualTo(Arrays.copyOfRange(bytes, 1000 + head.length, bytes.length - 1000));
+    }
+    // An object replaced meanwhile is not spliced onto the old one's first bytes.
+    try (InputStream in = resuming.open("t1/files/big")) {
+      in.readNBytes(1024 * 1024);
+      put("t1/files/big", "replaced");
+      server.restart();
+      assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class);
     }
   }
 

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.util.List;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -20,29 +21,44 @@ public final class TestS3Server implements AutoCloseable {
   public static final String ACCESS_KEY = "gateway-test";
   public static final String SECRET_KEY = "gateway-test-secret";
 
-  private final S3Proxy server;
+  private final BlobStore objects = new TransientNio2BlobStore();
+  private S3Proxy server;
 
-  private TestS3Server(S3Proxy server) {
-    this.server = server;
-  }
+  private TestS3Server() {}
 
   public static TestS3Server start() {
-    S3Proxy server =
+    TestS3Server s3 = new TestS3Server();
+    s3.server = s3.listen(0);
+    return s3;
+  }
+
+  /**
+   * Stops the server, cutting every open connection, and starts a new one on the same port with the
+   * same objects.
+   */
+  public void restart() throws Exception {
+    int port = server.getPort();
+    server.stop();
+    server = listen(port);
+  }
+
+  private S3Proxy listen(int port) {
+    S3Proxy proxy =
         S3Proxy.builder()
-            .blobStore(new TransientNio2BlobStore())
+            .blobStore(objects)
             .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
-            .endpoint(URI.create("http://127.0.0.1:0"))
+            .endpoint(URI.create("http://127.0.0.1:" + port))
             .stopTimeout(0)
             .build();
     try {
-      server.start();
-      while (!"STARTED".equals(server.getState())) {
+      proxy.start();
+      while (!"STARTED".equals(proxy.getState())) {
         Thread.sleep(10);
       }
     } catch (Exception e) {
       throw new IllegalStateException("S3Proxy did not start", e);
     }
-    return new TestS3Server(server);
+    return proxy;
   }
 
   public String endpoint() {
