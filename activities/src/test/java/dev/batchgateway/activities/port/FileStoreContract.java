@@ -179,6 +179,24 @@ public abstract class FileStoreContract {
   }
 
   @Test
+  void singleByteWritesAndArrayWritesMakeOneObject() throws IOException {
+    byte[] bytes = randomBytes(largeObjectBytes(), 4);
+    int half = bytes.length / 2 + 1;
+    try (FileStore.Pending pending = s().create("t1/files/mixed")) {
+      OutputStream out = pending.stream();
+      for (int i = 0; i < half; i++) {
+        out.write(bytes[i]);
+      }
+      out.write(bytes, half, bytes.length - half);
+      pending.commit();
+    }
+
+    try (InputStream in = s().open("t1/files/mixed")) {
+      assertThat(Arrays.equals(in.readAllBytes(), bytes)).isTrue();
+    }
+  }
+
+  @Test
   void aRangeReadsTheBytesAskedAndStopsAtTheEnd() throws IOException {
     put("t1/files/r", "0123456789");
 

@@ -153,36 +153,46 @@ final class S3Upload implements FileStore.Pending {
   private final class Stream extends OutputStream {
     @Override
     public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
+      makeRoom(1);
+      buffer[buffered++] = (byte) b;
+      sendIfFull();
     }
 
     @Override
     public void write(byte[] bytes, int offset, int length) throws IOException {
-      if (done) {
-        throw new IOException("The upload of " + key + " has ended");
-      }
       while (length > 0) {
-        int room = options.partBytes() - buffered;
-        if (buffer.length - buffered < Math.min(length, room)) {
-          int grown =
-              (int)
-                  Math.min(
-                      options.partBytes(),
-                      Math.max(buffer.length * 2L, buffered + (long) Math.min(length, room)));
-          buffer = Arrays.copyOf(buffer, grown);
-        }
-        int n = Math.min(length, room);
+        int n = makeRoom(length);
         System.arraycopy(bytes, offset, buffer, buffered, n);
         buffered += n;
         offset += n;
         length -= n;
-        if (buffered == options.partBytes()) {
-          try {
-            sendPart();
-          } catch (SdkException e) {
-            throw new IOException(
-                "Could not store a part of " + key + " in S3: " + e.getMessage(), e);
-          }
+        sendIfFull();
+      }
+    }
+
+    /**
+     * Grows the buffer (doubling, up to one part) to take up to {@code wanted} more bytes; answers
+     * how many it takes.
+     */
+    private int makeRoom(int wanted) throws IOException {
+      if (done) {
+        throw new IOException("The upload of " + key + " has ended");
+      }
+      int n = Math.min(wanted, options.partBytes() - buffered);
+      if (buffer.length - buffered < n) {
+        long grown = Math.max(buffer.length * 2L, (long) buffered + n);
+        buffer = Arrays.copyOf(buffer, (int) Math.min(options.partBytes(), grown));
+      }
+      return n;
+    }
+
+    private void sendIfFull() throws IOException {
+      if (buffered == options.partBytes()) {
+        try {
+          sendPart();
+        } catch (SdkException e) {
+          throw new IOException(
+              "Could not store a part of " + key + " in S3: " + e.getMessage(), e);
         }
       }
     }
