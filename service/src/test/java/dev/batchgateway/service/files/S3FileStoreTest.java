@@ -182,6 +182,37 @@ class S3FileStoreTest extends FileStoreContract {
   }
 
   @Test
+  void aRequestDuringAShortOutageSucceedsOnALaterTry() throws Exception {
+    put("t1/files/a", "kept");
+    S3Settings once = settings(Map.of("bucket", bucket, "maxAttempts", 1));
+    S3Settings patient = settings(Map.of("bucket", bucket, "maxAttempts", 10));
+    try (S3Client onceClient = once.buildClient();
+        S3Client patientClient = patient.buildClient()) {
+      int port = server.stop();
+      Thread back =
+          new Thread(
+              () -> {
+                try {
+                  Thread.sleep(300);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                server.start(port);
+              });
+      back.start();
+      try {
+        // With one try the outage is an error, so it is real.
+        assertThatThrownBy(() -> once.buildStore(onceClient).exists("t1/files/a"))
+            .isInstanceOf(IOException.class);
+
+        assertThat(patient.buildStore(patientClient).exists("t1/files/a")).isTrue();
+      } finally {
+        back.join();
+      }
+    }
+  }
+
+  @Test
   void wrongCredentialsFailAsIoErrors() {
     S3Settings wrong = settings(Map.of("bucket", bucket, "secretAccessKey", "not-the-secret"));
     try (S3Client other = wrong.buildClient()) {

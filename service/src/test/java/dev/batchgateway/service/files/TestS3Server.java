@@ -23,6 +23,7 @@ public final class TestS3Server implements AutoCloseable {
 
   private final BlobStore objects = new TransientNio2BlobStore();
   private S3Proxy server;
+  private int port;
 
   private TestS3Server() {}
 
@@ -37,8 +38,18 @@ public final class TestS3Server implements AutoCloseable {
    * same objects.
    */
   public void restart() throws Exception {
-    int port = server.getPort();
+    stop();
+    start(port);
+  }
+
+  /** Stops answering; {@link #start(int)} with the same port brings the same objects back. */
+  public int stop() throws Exception {
+    port = server.getPort();
     server.stop();
+    return port;
+  }
+
+  public void start(int port) {
     server = listen(port);
   }
 
