@@ -11,7 +11,6 @@ import dev.batchgateway.activities.limiter.SharingConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.port.PoolRetry;
-import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
 import dev.batchgateway.service.capacity.CapacityControl;
@@ -44,7 +43,6 @@ import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -104,7 +102,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     // JDBI caches, still expands the <lists> of bindList.
     jdbi.getConfig(SqlStatements.class).setTemplateEngine(new DefinedAttributeTemplateEngine());
     JdbiMetadataStore metadata = new JdbiMetadataStore(jdbi, json);
-    FileStore store = new FilesystemFileStore(Path.of(config.getFiles().getRoot()));
+    FileStore store = config.getFiles().build(environment);
 
     TemporalConnection temporal =
         new TemporalConnection(config.getTemporal(), environment.metrics());

@@ -3,7 +3,8 @@ package dev.batchgateway.service;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
-import dev.batchgateway.service.files.FileStoreSettings;
+import dev.batchgateway.service.files.FileStoreFactory;
+import dev.batchgateway.service.files.FilesystemFileStoreFactory;
 import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
@@ -21,7 +22,7 @@ public class BatchGatewayConfiguration extends Configuration {
 
   @Valid @NotNull @JsonProperty private TemporalSettings temporal = new TemporalSettings();
 
-  @Valid @NotNull @JsonProperty private FileStoreSettings files = new FileStoreSettings();
+  @Valid @NotNull @JsonProperty private FileStoreFactory files = new FilesystemFileStoreFactory();
 
   @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
 
@@ -48,7 +49,7 @@ public class BatchGatewayConfiguration extends Configuration {
     return temporal;
   }
 
-  public FileStoreSettings getFiles() {
+  public FileStoreFactory getFiles() {
     return files;
   }
 
