@@ -25,7 +25,7 @@ from stack import (API_KEY, DEFAULT_LIMITER, MODEL, SIM_PORT, Stack, StackError,
                    history_events, log, port_open, wait_until)
 
 # Gateway defaults (service/config/gateway.yml); the scenarios use them unless they say.
-DEFAULTS = dict(chunk_lines=500, segment_lines=50, parallel_chunks=4, chunk_concurrency=32,
+DEFAULTS = dict(chunk_lines=2000, segment_lines=50, parallel_chunks=4, chunk_concurrency=32,
                 pool_permits=256, max_activities=64, limiter=DEFAULT_LIMITER,
                 capacity="gateway default (adaptive) unless the scenario says")
 HEAP = "512m"

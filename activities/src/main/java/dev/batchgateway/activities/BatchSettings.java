@@ -15,6 +15,9 @@ import java.time.Duration;
  * @param initialBackoff first retry delay; doubles up to {@code maxBackoff}, with jitter
  * @param permitWait how long a request waits for a pool permit before checking for a stop again
  * @param limits the sizes that bound a worker's memory
+ * @param spreadChunks a batch too small to fill this many chunks of {@code chunkLines} is cut into
+ *     this many smaller ones (of at least {@value #MIN_SPREAD_LINES} lines), so that it still runs
+ *     on as many chunks at once as a worker allows; 1 never cuts smaller
  */
 public record BatchSettings(
     int chunkLines,
@@ -27,7 +30,23 @@ public record BatchSettings(
     Duration initialBackoff,
     Duration maxBackoff,
     Duration permitWait,
-    Limits limits) {
+    Limits limits,
+    int spreadChunks) {
+
+  /** The fewest lines a chunk is cut to when a small batch is spread over several. */
+  public static final int MIN_SPREAD_LINES = 100;
+
+  public BatchSettings {
+    if (spreadChunks < 1) {
+      throw new IllegalArgumentException("spreadChunks must be at least 1");
+    }
+  }
+
+  /** Lines per chunk for a batch of {@code requests} lines. */
+  public int chunkLinesFor(int requests) {
+    int spread = (requests + spreadChunks - 1) / spreadChunks;
+    return Math.min(chunkLines, Math.max(MIN_SPREAD_LINES, spread));
+  }
 
   /**
    * Sizes that bound memory whatever the input: no line, JSON document, chunk or answer is held
@@ -67,7 +86,8 @@ public record BatchSettings(
         initialBackoff,
         maxBackoff,
         permitWait,
-        Limits.defaults());
+        Limits.defaults(),
+        1);
   }
 
   public BatchSettings withLimits(Limits limits) {
@@ -82,12 +102,29 @@ public record BatchSettings(
         initialBackoff,
         maxBackoff,
         permitWait,
-        limits);
+        limits,
+        spreadChunks);
+  }
+
+  public BatchSettings withSpreadChunks(int spreadChunks) {
+    return new BatchSettings(
+        chunkLines,
+        segmentLines,
+        maxRequests,
+        maxReportedErrors,
+        completionPrefixChars,
+        chunkConcurrency,
+        maxAttempts,
+        initialBackoff,
+        maxBackoff,
+        permitWait,
+        limits,
+        spreadChunks);
   }
 
   public static BatchSettings defaults() {
     return new BatchSettings(
-        500,
+        2000,
         50,
         50_000,
         1000,

@@ -45,7 +45,7 @@ public class BatchLimits {
 
   @Min(1)
   @JsonProperty
-  private int chunkLines = 500;
+  private int chunkLines = 2000;
 
   @Min(1)
   @JsonProperty
@@ -256,6 +256,7 @@ public class BatchLimits {
             (int) maxLineSize.toBytes(),
             maxJsonDepth,
             chunkBytes.toBytes(),
-            (int) maxResponseSize.toBytes()));
+            (int) maxResponseSize.toBytes()),
+        parallelChunks);
   }
 }

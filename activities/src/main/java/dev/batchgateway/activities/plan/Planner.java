@@ -150,7 +150,7 @@ public final class Planner {
       int[] order,
       LongConsumer progress)
       throws IOException {
-    int chunkLines = settings.chunkLines();
+    int chunkLines = settings.chunkLinesFor(order.length);
     long chunkBytes = settings.limits().chunkBytes();
     ChunkBuffer chunk = new ChunkBuffer(inputKey);
     int chunkCount = 0;

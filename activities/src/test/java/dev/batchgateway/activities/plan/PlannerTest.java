@@ -396,6 +396,23 @@ class PlannerTest {
   }
 
   @Test
+  void aBatchTooSmallToFillItsChunksIsSpreadOverSmallerOnes() throws IOException {
+    BatchSettings spread = settings(2000, 50_000, 10).withSpreadChunks(4);
+    for (int[] batch : new int[][] {{1000, 4, 250}, {250, 3, 100}, {40, 1, 40}, {9000, 5, 2000}}) {
+      int requests = batch[0];
+      List<String> lines = new ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        lines.add(chat("r-" + i, "m1", "A"));
+      }
+      Plan plan = plan(String.join("\n", lines) + "\n", spread, false);
+
+      assertThat(plan.chunkCount()).as("chunks of %d lines", requests).isEqualTo(batch[1]);
+      assertThat(chunkLines(0)).as("first chunk of %d lines", requests).hasSize(batch[2]);
+      assertThat(allChunkLines(plan.chunkCount())).containsExactlyElementsOf(lines);
+    }
+  }
+
+  @Test
   void chunksEndAtChunkBytesAsWellAsAtChunkLines() throws IOException {
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
