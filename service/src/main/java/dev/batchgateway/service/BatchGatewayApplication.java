@@ -14,11 +14,16 @@ import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.auth.StoredKeys;
+import dev.batchgateway.service.auth.TenantLookup;
 import dev.batchgateway.service.capacity.CapacityControl;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
+import dev.batchgateway.service.cli.KeysCommand;
+import dev.batchgateway.service.db.JdbiApiKeyStore;
 import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.service.db.Migrations;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
@@ -41,14 +46,12 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.server.AbstractServerFactory;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
-import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
-import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +85,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
     bootstrap.addCommand(new RoleServerCommand(this, Role.API, "Runs only the REST API"));
     bootstrap.addCommand(new RoleServerCommand(this, Role.WORKER, "Runs only the Temporal worker"));
+    bootstrap.addCommand(new KeysCommand(System.out));
   }
 
   @Override
@@ -93,7 +97,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     ObjectMapper json = environment.getObjectMapper();
     Clock clock = Clock.systemUTC();
 
-    migrate(config.getDatabase());
+    Migrations.apply(config.getDatabase());
     Jdbi jdbi = new JdbiFactory().build(environment, config.getDatabase(), "postgresql");
     JdbiMetadataStore metadata = new JdbiMetadataStore(jdbi, json);
     FileStore store = new FilesystemFileStore(Path.of(config.getFiles().getRoot()));
@@ -105,7 +109,10 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     environment.lifecycle().manage(searchAttributes(temporal));
 
     if (role.runsApi()) {
-      environment.jersey().register(new ApiKeyFilter(ApiKeys.parse(config.getApiKeys())));
+      TenantLookup keys =
+          ApiKeys.parse(config.getApiKeys())
+              .orElse(new StoredKeys(new JdbiApiKeyStore(jdbi)::find));
+      environment.jersey().register(new ApiKeyFilter(keys));
       environment.jersey().register(new ApiExceptionMapper());
       environment.jersey().register(new WebApplicationExceptionMapper());
       environment.jersey().register(new JsonErrorMapper());
@@ -195,13 +202,6 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       CapacityControl.register(
           environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);
     }
-  }
-
-  private static void migrate(DataSourceFactory database) {
-    Flyway.configure()
-        .dataSource(database.getUrl(), database.getUser(), database.getPassword())
-        .load()
-        .migrate();
   }
 
   /**

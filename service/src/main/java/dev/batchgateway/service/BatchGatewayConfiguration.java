@@ -33,8 +33,11 @@ public class BatchGatewayConfiguration extends Configuration {
 
   @Valid @NotNull @JsonProperty private CleanupSettings cleanup = new CleanupSettings();
 
-  /** {@code key:tenant} pairs, comma-separated. */
-  @NotNull @JsonProperty private String apiKeys = "sk-local:default";
+  /**
+   * {@code key:tenant} pairs, comma-separated, besides the keys in the database ({@code keys
+   * create}); empty for none.
+   */
+  @NotNull @JsonProperty private String apiKeys = "";
 
   public DataSourceFactory getDatabase() {
     return database;

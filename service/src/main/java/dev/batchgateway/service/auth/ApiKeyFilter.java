@@ -12,9 +12,9 @@ import jakarta.ws.rs.container.ContainerRequestFilter;
 public final class ApiKeyFilter implements ContainerRequestFilter {
   private static final String TENANT_PROPERTY = "batchgateway.tenant";
 
-  private final ApiKeys keys;
+  private final TenantLookup keys;
 
-  public ApiKeyFilter(ApiKeys keys) {
+  public ApiKeyFilter(TenantLookup keys) {
     this.keys = keys;
   }
 
