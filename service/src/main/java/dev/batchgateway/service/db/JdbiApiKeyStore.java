@@ -73,12 +73,14 @@ public final class JdbiApiKeyStore {
 
   private static StoredKey row(ResultSet rs, StatementContext ctx) throws SQLException {
     long revokedAt = rs.getLong("revoked_at");
+    // Read at once: wasNull speaks of the last column read.
+    Long revoked = rs.wasNull() ? null : revokedAt;
     return new StoredKey(
         rs.getString("id"),
         rs.getString("tenant"),
         rs.getBytes("salt"),
         rs.getBytes("secret_hash"),
         rs.getLong("created_at"),
-        rs.wasNull() ? null : revokedAt);
+        revoked);
   }
 }
