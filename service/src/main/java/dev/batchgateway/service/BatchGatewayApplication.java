@@ -29,6 +29,8 @@ import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
 import dev.batchgateway.service.errors.WebApplicationExceptionMapper;
+import dev.batchgateway.service.http.RequestIdFilter;
+import dev.batchgateway.service.http.SecurityHeadersFilter;
 import dev.batchgateway.service.inference.HttpInferenceClient;
 import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.resources.BatchesResource;
@@ -48,9 +50,11 @@ import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
+import jakarta.servlet.DispatcherType;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -109,6 +113,14 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     environment.lifecycle().manage(searchAttributes(temporal));
 
     if (role.runsApi()) {
+      environment
+          .servlets()
+          .addFilter("request-id", new RequestIdFilter())
+          .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+      environment
+          .servlets()
+          .addFilter("security-headers", new SecurityHeadersFilter())
+          .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
       TenantLookup keys =
           ApiKeys.parse(config.getApiKeys())
               .orElse(new StoredKeys(new JdbiApiKeyStore(jdbi)::find));

@@ -90,6 +90,7 @@ class ApiKeysIT {
     long refusedAfterMillis = (System.nanoTime() - revokedAt) / 1_000_000;
     assertThat(refused.statusCode()).as(refused.body()).isEqualTo(401);
     assertThat(refusedAfterMillis).isLessThan(5000);
+    System.out.println("ApiKeysIT: revoked key refused " + refusedAfterMillis + " ms after revoke");
     assertUnauthorized(refused);
 
     assertThat(revokedColumn(keys("list", "--tenant", TENANT).output(), id)).isNotEqualTo("-");
