@@ -53,6 +53,11 @@ public final class KeysCommand extends ConfiguredCommand<BatchGatewayConfigurati
       Namespace namespace,
       BatchGatewayConfiguration config) {
     DataSourceFactory database = config.getDatabase();
+    if (database.getUrl() == null) {
+      throw new IllegalArgumentException(
+          "No database configured: end the command with the gateway's configuration file, e.g."
+              + " service/config/gateway.yml");
+    }
     Migrations.apply(database);
     JdbiApiKeyStore keys =
         new JdbiApiKeyStore(
