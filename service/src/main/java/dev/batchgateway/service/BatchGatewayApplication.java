@@ -16,6 +16,8 @@ import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
 import dev.batchgateway.service.auth.StoredKeys;
 import dev.batchgateway.service.auth.TenantLookup;
+import dev.batchgateway.service.auth.TrustedHeaderFilter;
+import dev.batchgateway.service.auth.TrustedHeaderSettings;
 import dev.batchgateway.service.capacity.CapacityControl;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
@@ -121,6 +123,17 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           .servlets()
           .addFilter("security-headers", new SecurityHeadersFilter())
           .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+      TrustedHeaderSettings trusted = config.getTrustedHeader();
+      if (trusted.enabled()) {
+        environment
+            .servlets()
+            .addFilter(
+                "trusted-header", new TrustedHeaderFilter(trusted.header(), trusted.proxyRanges()))
+            .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+        log.info(
+            "Tenants are also read from header {} on connections from trusted proxies",
+            trusted.header());
+      }
       TenantLookup keys =
           ApiKeys.parse(config.getApiKeys())
               .orElse(new StoredKeys(new JdbiApiKeyStore(jdbi)::find));

@@ -1,6 +1,7 @@
 package dev.batchgateway.service;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.service.auth.TrustedHeaderSettings;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
 import dev.batchgateway.service.files.FileStoreSettings;
@@ -39,6 +40,10 @@ public class BatchGatewayConfiguration extends Configuration {
    */
   @NotNull @JsonProperty private String apiKeys = "";
 
+  /** The tenant from an authenticating proxy's header; off by default. */
+  @Valid @NotNull @JsonProperty
+  private TrustedHeaderSettings trustedHeader = new TrustedHeaderSettings();
+
   public DataSourceFactory getDatabase() {
     return database;
   }
@@ -69,6 +74,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public CleanupSettings getCleanup() {
     return cleanup;
+  }
+
+  public TrustedHeaderSettings getTrustedHeader() {
+    return trustedHeader;
   }
 
   public String getApiKeys() {

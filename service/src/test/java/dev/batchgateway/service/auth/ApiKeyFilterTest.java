@@ -36,9 +36,22 @@ class ApiKeyFilterTest {
         return key.equals("sk-good") ? Optional.of("team-a") : Optional.empty();
       };
 
+  /** Stands in for {@link TrustedHeaderFilter}, which needs a servlet container. */
+  @jakarta.annotation.Priority(jakarta.ws.rs.Priorities.AUTHENTICATION - 1)
+  public static final class FakeProxy implements jakarta.ws.rs.container.ContainerRequestFilter {
+    @Override
+    public void filter(ContainerRequestContext request) {
+      String tenant = request.getHeaderString("X-Test-Proxied");
+      if (tenant != null) {
+        request.setProperty(ApiKeyFilter.PROXY_TENANT_PROPERTY, tenant);
+      }
+    }
+  }
+
   static final ResourceExtension RESOURCES =
       ResourceExtension.builder()
           .setRegisterDefaultExceptionMappers(false)
+          .addProvider(new FakeProxy())
           .addProvider(new ApiKeyFilter(KEYS))
           .addProvider(new StoreUnavailableMapper())
           .addResource(new TenantResource())
@@ -68,6 +81,22 @@ class ApiKeyFilterTest {
       assertThat(error.get("code").asText()).isEqualTo("invalid_api_key");
       assertThat(error.get("type").asText()).isEqualTo("authentication_error");
     }
+  }
+
+  @Test
+  void aTenantNamedByATrustedProxyNeedsNoKeyButMustBeAValidName() {
+    Response proxied =
+        RESOURCES.target("/v1/tenant").request().header("X-Test-Proxied", "team-p").get();
+    assertThat(proxied.getStatus()).isEqualTo(200);
+    assertThat(proxied.readEntity(String.class)).isEqualTo("team-p");
+    Response bad =
+        RESOURCES
+            .target("/v1/tenant")
+            .request()
+            .header("X-Test-Proxied", "../other")
+            .header("Authorization", "Bearer sk-good")
+            .get();
+    assertThat(bad.getStatus()).isEqualTo(401);
   }
 
   @Test
