@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -87,7 +88,25 @@ class ApiKeysIT {
     assertThat(listed.output()).contains(TENANT).doesNotContain(secret);
     assertThat(revokedColumn(listed.output(), id)).isEqualTo("-");
 
+    // Requests keep coming while the key is revoked, so the gateway's cached row is fresh at that
+    // moment: the worst case for how long a revoked key still works.
+    AtomicBoolean revoking = new AtomicBoolean(true);
+    Thread traffic =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  while (revoking.get()) {
+                    api.get("/v1/files/" + fileId);
+                    try {
+                      Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                });
     Run revoked = keys("revoke", id);
+    revoking.set(false);
+    traffic.join();
     assertThat(revoked.exit()).as(revoked.output()).isZero();
     long revokedAt = System.nanoTime();
     HttpResponse<String> refused = api.get("/v1/files/" + fileId);
