@@ -29,15 +29,19 @@ class ResponseHardeningIT {
           "\\bat [\\w$.]+\\([\\w$]+\\.java:\\d+\\)|\\tat |Exception|java\\.|jakarta\\.|"
               + "org\\.(eclipse|glassfish|jdbi|postgresql)|com\\.fasterxml|dev\\.batchgateway");
 
-  private final HttpClient http = HttpClient.newHttpClient();
-
   private HttpRequest.Builder request(String path) {
     return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + APP.getLocalPort() + path))
         .header("Authorization", "Bearer " + KEY);
   }
 
-  private HttpResponse<String> send(HttpRequest request) throws Exception {
-    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  /**
+   * A connection of its own for each request: after some of these the server closes the connection,
+   * and a pooled one could be reused just as it closes.
+   */
+  private static HttpResponse<String> send(HttpRequest request) throws Exception {
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
   }
 
   @Test
