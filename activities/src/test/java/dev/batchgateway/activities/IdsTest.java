@@ -23,4 +23,22 @@ class IdsTest {
     assertThat(Ids.newRequestId()).matches("batch_req_[0-9A-Za-z]{24}");
     assertThat(Ids.newBatchId()).isNotEqualTo(Ids.newBatchId());
   }
+
+  @Test
+  void everyCharacterOfTheAlphabetIsEquallyLikely() {
+    int[] counts = new int[128];
+    int ids = 20_000;
+    for (int i = 0; i < ids; i++) {
+      for (char c : Ids.newRequestId().substring("batch_req_".length()).toCharArray()) {
+        counts[c]++;
+      }
+    }
+    String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    double expected = ids * 24.0 / alphabet.length();
+    // About 7,700 each, give or take 90 (one standard deviation); a byte taken modulo 62 without
+    // skipping the top of its range would make '0' to '7' a fifth more common.
+    for (char c : alphabet.toCharArray()) {
+      assertThat(counts[c]).as("'%s'", c).isBetween((int) (expected * 0.9), (int) (expected * 1.1));
+    }
+  }
 }

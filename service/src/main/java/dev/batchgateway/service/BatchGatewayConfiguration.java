@@ -4,7 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.batchgateway.service.auth.TrustedHeaderSettings;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
-import dev.batchgateway.service.files.FileStoreSettings;
+import dev.batchgateway.service.files.FileStoreFactory;
+import dev.batchgateway.service.files.FilesystemFileStoreFactory;
+import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
 import dev.batchgateway.service.limiter.RedissonLimiterFactory;
@@ -21,7 +23,7 @@ public class BatchGatewayConfiguration extends Configuration {
 
   @Valid @NotNull @JsonProperty private TemporalSettings temporal = new TemporalSettings();
 
-  @Valid @NotNull @JsonProperty private FileStoreSettings files = new FileStoreSettings();
+  @Valid @NotNull @JsonProperty private FileStoreFactory files = new FilesystemFileStoreFactory();
 
   @Valid @NotNull @JsonProperty private InferenceSettings inference = new InferenceSettings();
 
@@ -33,6 +35,9 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty private CapacitySettings capacity = new CapacitySettings();
 
   @Valid @NotNull @JsonProperty private CleanupSettings cleanup = new CleanupSettings();
+
+  /** Files and bytes each tenant may store (README, "Storage quotas"); off by default. */
+  @Valid @NotNull @JsonProperty private StorageQuota storageQuota = new StorageQuota();
 
   /**
    * {@code key:tenant} pairs, comma-separated, besides the keys in the database ({@code keys
@@ -52,7 +57,7 @@ public class BatchGatewayConfiguration extends Configuration {
     return temporal;
   }
 
-  public FileStoreSettings getFiles() {
+  public FileStoreFactory getFiles() {
     return files;
   }
 
@@ -62,6 +67,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public BatchLimits getBatches() {
     return batches;
+  }
+
+  public StorageQuota getStorageQuota() {
+    return storageQuota;
   }
 
   public LimiterFactory getLimiter() {

@@ -7,13 +7,8 @@ import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.port.FileStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -22,7 +17,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.function.LongConsumer;
@@ -156,71 +150,93 @@ public final class Planner {
       int[] order,
       LongConsumer progress)
       throws IOException {
-    Optional<Path> local = store.localPath(inputKey);
-    Path path = local.orElse(null);
-    if (path == null) {
-      path = Files.createTempFile("batch-input-", ".jsonl");
-      try (InputStream in = store.open(inputKey)) {
-        Files.copy(in, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
     int chunkLines = settings.chunkLines();
     long chunkBytes = settings.limits().chunkBytes();
+    ChunkBuffer chunk = new ChunkBuffer(inputKey);
     int chunkCount = 0;
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-      ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-      int next = 0;
-      while (next < order.length) {
-        try (FileStore.Pending pending =
-            store.create(StorageKeys.chunkInput(tenant, batchId, chunkCount))) {
-          OutputStream out = pending.stream();
-          int lines = 0;
-          long bytes = 0;
-          // A chunk ends at chunkLines lines or before chunkBytes bytes; its first line always
-          // fits,
-          // since no line is longer than maxLineSize <= chunkBytes.
-          while (next < order.length && lines < chunkLines) {
-            int line = order[next];
-            long size = index.length(line) + 1L;
-            if (lines > 0 && bytes + size > chunkBytes) {
-              break;
-            }
-            buffer = copyLine(channel, index.offset(line), index.length(line), buffer, out);
-            bytes += size;
-            lines++;
-            next++;
-          }
-          pending.commit();
+    int next = 0;
+    while (next < order.length) {
+      // A chunk ends at chunkLines lines or before chunkBytes bytes; its first line always fits,
+      // since no line is longer than maxLineSize <= chunkBytes.
+      int first = next;
+      long bytes = 0;
+      while (next < order.length && next - first < chunkLines) {
+        long size = index.length(order[next]) + 1L;
+        if (next > first && bytes + size > chunkBytes) {
+          break;
         }
-        chunkCount++;
-        progress.accept(next);
+        bytes += size;
+        next++;
       }
-    } finally {
-      if (local.isEmpty()) {
-        Files.deleteIfExists(path);
+      int size = chunk.fill(index, Arrays.copyOfRange(order, first, next));
+      try (FileStore.Pending pending =
+          store.create(StorageKeys.chunkInput(tenant, batchId, chunkCount))) {
+        pending.stream().write(chunk.bytes, 0, size);
+        pending.commit();
       }
+      chunkCount++;
+      progress.accept(next);
     }
     return chunkCount;
   }
 
-  private static ByteBuffer copyLine(
-      FileChannel channel, long offset, int length, ByteBuffer buffer, OutputStream out)
-      throws IOException {
-    if (buffer.capacity() < length) {
-      buffer = ByteBuffer.allocate(length);
+  /**
+   * One chunk's lines in the chunk's order, read from the input by ranges: the lines are visited in
+   * input order, and neighbours less than {@link #MAX_GAP} apart share one read. A chunk in input
+   * order is one read; a sorted chunk takes one read per stretch of the input it draws on. Holds at
+   * most {@code chunkBytes}, as a chunk runner does.
+   */
+  private final class ChunkBuffer {
+    private static final long MAX_GAP = 64 * 1024;
+    private final String inputKey;
+    private byte[] bytes = new byte[0];
+
+    ChunkBuffer(String inputKey) {
+      this.inputKey = inputKey;
     }
-    buffer.clear().limit(length);
-    long position = offset;
-    while (buffer.hasRemaining()) {
-      int n = channel.read(buffer, position);
-      if (n < 0) {
-        throw new IOException("The input file is shorter than when it was indexed");
+
+    /** Reads {@code lines} (indexes into the input) one after another; returns the byte count. */
+    int fill(LineIndex index, int[] lines) throws IOException {
+      int[] target = new int[lines.length];
+      int size = 0;
+      for (int i = 0; i < lines.length; i++) {
+        target[i] = size;
+        size += index.length(lines[i]) + 1;
       }
-      position += n;
+      if (bytes.length < size) {
+        bytes = new byte[size];
+      }
+      Integer[] byOffset = new Integer[lines.length];
+      Arrays.setAll(byOffset, i -> i);
+      Arrays.sort(byOffset, (a, b) -> Long.compare(index.offset(lines[a]), index.offset(lines[b])));
+      int runStart = 0;
+      while (runStart < lines.length) {
+        long start = index.offset(lines[byOffset[runStart]]);
+        long end = start + index.length(lines[byOffset[runStart]]);
+        int runEnd = runStart + 1;
+        while (runEnd < lines.length && index.offset(lines[byOffset[runEnd]]) - end <= MAX_GAP) {
+          int line = lines[byOffset[runEnd]];
+          end = index.offset(line) + index.length(line);
+          runEnd++;
+        }
+        try (InputStream in = store.openRange(inputKey, start, end - start)) {
+          long position = start;
+          for (int r = runStart; r < runEnd; r++) {
+            int line = lines[byOffset[r]];
+            int length = index.length(line);
+            int at = target[byOffset[r]];
+            in.skipNBytes(index.offset(line) - position);
+            if (in.readNBytes(bytes, at, length) < length) {
+              throw new IOException("The input file is shorter than when it was indexed");
+            }
+            bytes[at + length] = '\n';
+            position = index.offset(line) + length;
+          }
+        }
+        runStart = runEnd;
+      }
+      return size;
     }
-    out.write(buffer.array(), 0, length);
-    out.write('\n');
-    return buffer;
   }
 
   /**

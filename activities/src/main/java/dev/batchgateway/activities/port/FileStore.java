@@ -3,13 +3,12 @@ package dev.batchgateway.activities.port;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Where file bytes live: uploads, chunk files, checkpoint segments, results. Keys are {@code
- * /}-separated and start with the tenant.
+ * /}-separated and start with the tenant. Bytes are only ever streamed, whole or by range, so an
+ * object store serves as well as a local folder.
  */
 public interface FileStore {
 
@@ -18,6 +17,12 @@ public interface FileStore {
 
   /** Opens a stored object; throws {@link java.nio.file.NoSuchFileException} when absent. */
   InputStream open(String key) throws IOException;
+
+  /**
+   * Opens {@code length} bytes of a stored object from {@code offset}, or fewer where the object
+   * ends sooner; throws {@link java.nio.file.NoSuchFileException} when absent.
+   */
+  InputStream openRange(String key, long offset, long length) throws IOException;
 
   boolean exists(String key) throws IOException;
 
@@ -29,9 +34,6 @@ public interface FileStore {
 
   /** Deletes every object under {@code prefix}. */
   void deleteAll(String prefix) throws IOException;
-
-  /** A path on this machine holding the object's bytes, where the store has one. */
-  Optional<Path> localPath(String key);
 
   /**
    * Copies {@code in} to {@code key}, failing with {@link SizeLimitExceededException} as soon as

@@ -4,14 +4,16 @@ import dev.batchgateway.activities.port.FileStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -67,6 +69,16 @@ public final class FilesystemFileStore implements FileStore {
   }
 
   @Override
+  public InputStream openRange(String key, long offset, long length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("A range needs a non-negative offset and length");
+    }
+    FileChannel channel = FileChannel.open(resolve(key), StandardOpenOption.READ);
+    channel.position(offset);
+    return new RangeInputStream(Channels.newInputStream(channel), length);
+  }
+
+  @Override
   public boolean exists(String key) {
     return Files.isRegularFile(resolve(key));
   }
@@ -110,12 +122,6 @@ public final class FilesystemFileStore implements FileStore {
         }
       }
     }
-  }
-
-  @Override
-  public Optional<Path> localPath(String key) {
-    Path path = resolve(key);
-    return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
   }
 
   /** Maps a key to a path, refusing any key that would leave the root. */

@@ -109,7 +109,7 @@ class CapacityControllerTest {
     ControllerState state = pool.tick(engine(32, 8), 28);
 
     assertThat(state.interactive()).isEqualTo(12);
-    // Rising by 12 a tick, it is expected at 24 by the next: 32 - 24 - ceil(2.5 * sqrt(24)) < 1,
+    // Rising by 12 a tick, it is expected at 24 by the next: 32 - 24 - ceil(3 * sqrt(24)) < 1,
     // this very tick, though the average level has only begun to move.
     assertThat(state.interactiveLevel().mean()).isLessThan(12);
     assertThat(state.limit()).isEqualTo(1);
@@ -117,7 +117,7 @@ class CapacityControllerTest {
   }
 
   @Test
-  void aSteadyInteractiveLoadLeavesCapacityMinusLoadMinusTwoAndAHalfSigmas() {
+  void aSteadyInteractiveLoadLeavesCapacityMinusLoadMinusThreeSigmas() {
     Pool pool = new Pool(spec(32), 11);
     pool.tick(engine(11 + 12, 0), 11);
     pool.now += 10_000;
@@ -125,8 +125,8 @@ class CapacityControllerTest {
     ControllerState state = pool.tick(engine(11 + 12, 0), 11);
 
     assertThat(state.interactive()).isEqualTo(12);
-    // Headroom: 2.5 standard deviations of 12 Poisson arrivals, ceil(2.5 * sqrt(12)) = 9 (> 10%).
-    assertThat(state.limit()).isEqualTo(32 - 12 - 9);
+    // Headroom: 3 standard deviations of 12 Poisson arrivals, ceil(3 * sqrt(12)) = 11 (> 10%).
+    assertThat(state.limit()).isEqualTo(32 - 12 - 11);
   }
 
   @Test
@@ -143,10 +143,10 @@ class CapacityControllerTest {
     }
 
     // 2 and 4 may be jitter; at 6, three times the noise above a level of 0, it is a wave: it is
-    // expected at 8 by the next tick, with ceil(2.5 * sqrt(8)) = 8 around it.
+    // expected at 8 by the next tick, with ceil(3 * sqrt(8)) = 9 around it.
     // (24: one step above the 20 in flight, the slow start's pace, not a cut.)
     assertThat(limits.subList(0, 2)).containsOnly(24);
-    assertThat(limits.get(2)).isEqualTo(32 - 8 - 8);
+    assertThat(limits.get(2)).isEqualTo(32 - 8 - 9);
   }
 
   @Test
@@ -159,8 +159,8 @@ class CapacityControllerTest {
     ControllerState state = pool.tick(engine(32, 1), 30);
 
     assertThat(state.interactive()).isEqualTo(3);
-    // Expected at 3 + 2 with ceil(2.5 * sqrt(5)) = 6 around it: 32 - 5 - 6.
-    assertThat(state.limit()).isEqualTo(32 - 5 - 6);
+    // Expected at 3 + 2 with ceil(3 * sqrt(5)) = 7 around it: 32 - 5 - 7.
+    assertThat(state.limit()).isEqualTo(32 - 5 - 7);
   }
 
   @Test
@@ -188,15 +188,15 @@ class CapacityControllerTest {
     ControllerState state = pool.tick(engine(31, 0), 28);
 
     assertThat(state.interactive()).isEqualTo(3);
-    // Expected at 6 by the next tick, with ceil(2.5 * sqrt(6)) = 7 around it.
-    assertThat(state.limit()).isEqualTo(32 - 6 - 7).isLessThan(28 - 3);
+    // Expected at 6 by the next tick, with ceil(3 * sqrt(6)) = 8 around it.
+    assertThat(state.limit()).isEqualTo(32 - 6 - 8).isLessThan(28 - 3);
   }
 
   @Test
   void whenInteractiveLoadEndsTheLimitGrowsBackGentlyToCapacityMinusHeadroom() {
     Pool pool = new Pool(spec(32), 28);
     pool.ticksWithBatchFull(25, 12);
-    assertThat(pool.limit).isEqualTo(32 - 12 - 9);
+    assertThat(pool.limit).isEqualTo(32 - 12 - 11);
 
     // Quiet: the first second holds; once the quick average has left the level (about a second)
     // the level starts over near 0 and the limit grows back, never by more than 4 (10% of 32) a
@@ -326,7 +326,7 @@ class CapacityControllerTest {
     List<Integer> limits = engine.run(30);
 
     int median = median(limits);
-    // 32 - ~18 - 2.5 * sqrt(18): 2 to 4, whichever the mean of this stretch of load says.
+    // 32 - ~18 - 3 * sqrt(18): 1 to 4, whichever the mean of this stretch of load says.
     assertThat(median).isBetween(1, 4);
     long atMedian = limits.stream().filter(l -> l == median).count();
     assertThat(atMedian).as("ticks of 600 at the median").isGreaterThan(540);
@@ -392,6 +392,23 @@ class CapacityControllerTest {
 
     assertThat(state.limit()).isLessThanOrEqualTo(inFlight - 3);
     assertThat(state.lastDecision()).isEqualTo(Decision.DOWN);
+  }
+
+  @Test
+  void interactiveRequestsThatAloneFillTheEngineTakeEvenTheBatchsLastPermit() {
+    Pool pool = new Pool(spec(32), 28);
+    pool.ticksWithBatchFull(40, 30);
+    assertThat(pool.limit).as("the configured minimum").isEqualTo(1);
+
+    // 36 interactive requests: 31 of them run beside the batch's one, 5 wait.
+    ControllerState state = pool.tick(engine(32, 5), 1);
+
+    assertThat(state.interactive()).isEqualTo(36);
+    assertThat(state.limit()).isZero();
+
+    // Once they fit again the batch gets its minimum back, and grows from there.
+    pool.tick(engine(28, 0), 0);
+    assertThat(pool.limit).isEqualTo(1);
   }
 
   @Test
@@ -490,11 +507,13 @@ class CapacityControllerTest {
   }
 
   @Test
-  void interactiveLoadBeyondCapacityLeavesTheMinimum() {
+  void interactiveLoadJustUnderCapacityLeavesTheMinimum() {
     Pool pool = new Pool(spec(32), 28);
 
-    ControllerState state = pool.tick(engine(32, 20), 4);
+    // 31 interactive requests beside 4 of the batch: 3 wait.
+    ControllerState state = pool.tick(engine(32, 3), 4);
 
+    assertThat(state.interactive()).isEqualTo(31);
     assertThat(state.limit()).isEqualTo(1);
   }
 
@@ -509,7 +528,7 @@ class CapacityControllerTest {
     }
     assertThat(pool.limit).isEqualTo(50);
 
-    pool.tick(engine(1000, 500), 50);
+    pool.tick(engine(1000, 20), 50);
     assertThat(pool.limit).isEqualTo(5);
   }
 

@@ -722,6 +722,26 @@ class ChunkRunnerTest {
   }
 
   @Test
+  void liveCountsAreWrittenAtMostOnceASecondAndExactlyAtTheEnd() throws Exception {
+    writeChunk(ids(20));
+    ScriptedInferenceClient client = new ScriptedInferenceClient();
+    for (int i = 0; i < 20; i++) {
+      client.script("r-" + i, ok());
+    }
+    Control control = Control.neverStop();
+
+    long start = System.nanoTime();
+    runner(client, settings(3, 4)).run(task(), control);
+    double seconds = (System.nanoTime() - start) / 1e9;
+
+    // 7 segments of 3 lines, each checkpointed, but the counts written once a second at most
+    // (the first segment may find a second gone since the runner started) and once at the end.
+    assertThat(control.checkpoints).hasSize(7);
+    assertThat(metadata.progress.size()).isLessThanOrEqualTo(2 + (int) seconds);
+    assertThat(metadata.progress.getLast().progress().completed()).isEqualTo(20);
+  }
+
+  @Test
   void progressIsRecordedWithNonDecreasingCounts() throws Exception {
     writeChunk(ids(20));
     ScriptedInferenceClient client = new ScriptedInferenceClient();

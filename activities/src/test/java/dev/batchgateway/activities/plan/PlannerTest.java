@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -163,6 +164,98 @@ class PlannerTest {
     }
     // Sorting must change something for this input, or the test proves nothing.
     assertThat(lines).isNotEqualTo(MIXED);
+  }
+
+  /** Counts the ranged reads a plan makes, passing everything through to the folder store. */
+  private static final class CountingStore implements FileStore {
+    private final FileStore inner;
+    int rangedReads;
+
+    CountingStore(FileStore inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Pending create(String key) throws IOException {
+      return inner.create(key);
+    }
+
+    @Override
+    public InputStream open(String key) throws IOException {
+      return inner.open(key);
+    }
+
+    @Override
+    public InputStream openRange(String key, long offset, long length) throws IOException {
+      rangedReads++;
+      return inner.openRange(key, offset, length);
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+      return inner.exists(key);
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+      return inner.list(prefix);
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+      inner.delete(key);
+    }
+
+    @Override
+    public void deleteAll(String prefix) throws IOException {
+      inner.deleteAll(prefix);
+    }
+  }
+
+  @Test
+  void chunksAreReadByRangesThatJoinNeighboursAndSkipDistantLines() throws IOException {
+    // Two groups alternate; a line of group A is 100 KB, so two lines of group B are more than
+    // 64 KiB apart and need their own reads, while group A's neighbours are read together.
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      lines.add(chat("r-" + (2 * i), "m1", "A" + "a".repeat(100_000)));
+      lines.add(chat("r-" + (2 * i + 1), "m1", "B"));
+    }
+    store.write(
+        INPUT_KEY,
+        new ByteArrayInputStream(
+            (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8)),
+        1 << 30);
+    CountingStore counting = new CountingStore(store);
+
+    Plan sorted =
+        new Planner(JSON, counting, settings(8, 100, 10))
+            .plan(TENANT, BATCH, CHAT, INPUT_KEY, true, Set.of("m1")::contains, n -> {});
+
+    assertThat(sorted.chunkCount()).isEqualTo(2);
+    List<String> first = chunkLines(0);
+    List<String> second = chunkLines(1);
+    assertThat(first.stream().map(l -> l.contains("\"A")).distinct()).hasSize(1);
+    assertThat(second.stream().map(l -> l.contains("\"A")).distinct()).hasSize(1);
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 16; i += 2) {
+      expected.add(lines.get(i));
+    }
+    for (int i = 1; i < 16; i += 2) {
+      expected.add(lines.get(i));
+    }
+    assertThat(allChunkLines(2)).containsExactlyElementsOf(expected);
+    // Group A (chunk 0): its lines are one small line apart, so one read; group B: eight reads.
+    assertThat(counting.rangedReads).isEqualTo(1 + 8);
+
+    counting.rangedReads = 0;
+    Plan unsorted =
+        new Planner(JSON, counting, settings(8, 100, 10))
+            .plan(TENANT, BATCH, CHAT, INPUT_KEY, false, Set.of("m1")::contains, n -> {});
+
+    assertThat(unsorted.chunkCount()).isEqualTo(2);
+    assertThat(allChunkLines(2)).containsExactlyElementsOf(lines);
+    assertThat(counting.rangedReads).isEqualTo(2);
   }
 
   private static void assertContiguous(List<String> keys) {

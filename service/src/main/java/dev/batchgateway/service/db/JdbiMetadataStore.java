@@ -73,6 +73,47 @@ public final class JdbiMetadataStore implements MetadataStore {
     jdbi.useHandle(handle -> insertFile(handle, file));
   }
 
+  /** What a tenant stores: its live files (neither deleted nor expired) and their bytes. */
+  public record StorageUsage(long files, long bytes) {}
+
+  public StorageUsage storageUsage(String tenant, long now) {
+    return jdbi.withHandle(handle -> storageUsage(handle, tenant, now));
+  }
+
+  private static StorageUsage storageUsage(Handle handle, String tenant, long now) {
+    return handle
+        .createQuery(
+            "SELECT COUNT(*) AS files, COALESCE(SUM(bytes), 0) AS bytes FROM files"
+                + " WHERE tenant = :tenant AND "
+                + LIVE)
+        .bind("tenant", tenant)
+        .bind("now", now)
+        .map((rs, ctx) -> new StorageUsage(rs.getLong("files"), rs.getLong("bytes")))
+        .one();
+  }
+
+  /**
+   * Inserts an uploaded file unless the tenant would then store more files or bytes than its limits
+   * (0: none). Answers the usage that stopped it, or empty once the file is in. The uploads of one
+   * tenant take a transaction-scoped advisory lock in turn, so two at once cannot both take the
+   * last room left.
+   */
+  public Optional<StorageUsage> insertFileWithinQuota(
+      FileRecord file, long maxFiles, long maxBytes, long now) {
+    return jdbi.inTransaction(
+        handle -> {
+          handle.execute(
+              "SELECT pg_advisory_xact_lock(hashtext(?))", "bgw-storage-quota:" + file.tenant());
+          StorageUsage usage = storageUsage(handle, file.tenant(), now);
+          if ((maxFiles > 0 && usage.files() + 1 > maxFiles)
+              || (maxBytes > 0 && usage.bytes() + file.bytes() > maxBytes)) {
+            return Optional.of(usage);
+          }
+          insertFile(handle, file);
+          return Optional.<StorageUsage>empty();
+        });
+  }
+
   private static void insertFile(Handle handle, FileRecord file) {
     handle
         .createUpdate(

@@ -40,6 +40,11 @@ public class ApiException extends RuntimeException {
     return new ApiException(413, "invalid_request_error", message, param, null, false);
   }
 
+  /** A 429 for a quota that waiting does not free: clients are told not to retry it. */
+  public static ApiException quotaExceeded(String message) {
+    return new ApiException(429, "rate_limit_error", message, null, "quota_exceeded", false);
+  }
+
   public static ApiException unauthorized(String message) {
     return new ApiException(401, "authentication_error", message, null, "invalid_api_key", false);
   }

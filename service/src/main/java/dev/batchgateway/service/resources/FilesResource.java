@@ -13,6 +13,7 @@ import dev.batchgateway.service.api.ListPage;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiException;
+import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.multipart.MalformedMultipartException;
 import dev.batchgateway.service.multipart.MultipartReader;
 import jakarta.ws.rs.DELETE;
@@ -36,6 +37,7 @@ import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /** The OpenAI Files API. */
@@ -52,13 +54,19 @@ public class FilesResource {
   private final JdbiMetadataStore metadata;
   private final FileStore store;
   private final BatchLimits limits;
+  private final StorageQuota quota;
   private final Clock clock;
 
   public FilesResource(
-      JdbiMetadataStore metadata, FileStore store, BatchLimits limits, Clock clock) {
+      JdbiMetadataStore metadata,
+      FileStore store,
+      BatchLimits limits,
+      StorageQuota quota,
+      Clock clock) {
     this.metadata = metadata;
     this.store = store;
     this.limits = limits;
+    this.quota = quota;
     this.clock = clock;
   }
 
@@ -79,6 +87,12 @@ public class FilesResource {
       throw ApiException.badRequest(
           "Uploads must be multipart/form-data with a boundary, holding 'file' and 'purpose'.",
           null);
+    }
+    StorageQuota.Limits ownLimits = quota.limitsFor(tenant);
+    if (ownLimits.any()) {
+      // Already at a limit: refuse before the body is read, not after it is stored.
+      checkQuota(
+          tenant, ownLimits, 0, metadata.storageUsage(tenant, clock.instant().getEpochSecond()));
     }
     String fileId = Ids.newFileId();
     String key = StorageKeys.file(tenant, fileId);
@@ -153,7 +167,15 @@ public class FilesResource {
               expiresAt,
               FileRecord.STATUS_PROCESSED,
               key);
-      metadata.insertFile(file);
+      if (ownLimits.any()) {
+        Optional<JdbiMetadataStore.StorageUsage> over =
+            metadata.insertFileWithinQuota(file, ownLimits.maxFiles(), ownLimits.maxBytes(), now);
+        if (over.isPresent()) {
+          checkQuota(tenant, ownLimits, bytes, over.get());
+        }
+      } else {
+        metadata.insertFile(file);
+      }
       registered = true;
       return FileObject.of(file);
     } catch (SizeLimitExceededException e) {
@@ -164,6 +186,38 @@ public class FilesResource {
       if (stored && !registered) {
         store.delete(key);
       }
+    }
+  }
+
+  /**
+   * Refuses, with a 429 clients are told not to retry (waiting frees nothing), an upload of {@code
+   * bytes} that would take the tenant past a limit.
+   */
+  private static void checkQuota(
+      String tenant, StorageQuota.Limits limits, long bytes, JdbiMetadataStore.StorageUsage usage) {
+    String message = null;
+    if (limits.maxFiles() > 0 && usage.files() + 1 > limits.maxFiles()) {
+      message =
+          String.format(
+              Locale.ROOT,
+              "Storage quota exceeded: tenant '%s' stores %,d files and its quota is %,d files."
+                  + " Delete files to make room.",
+              tenant,
+              usage.files(),
+              limits.maxFiles());
+    } else if (limits.maxBytes() > 0 && usage.bytes() + bytes > limits.maxBytes()) {
+      message =
+          String.format(
+              Locale.ROOT,
+              "Storage quota exceeded: tenant '%s' stores %,d bytes and its quota is %,d bytes%s."
+                  + " Delete files to make room.",
+              tenant,
+              usage.bytes(),
+              limits.maxBytes(),
+              bytes > 0 ? String.format(Locale.ROOT, "; this file has %,d", bytes) : "");
+    }
+    if (message != null) {
+      throw ApiException.quotaExceeded(message);
     }
   }
 

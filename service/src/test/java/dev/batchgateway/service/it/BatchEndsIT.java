@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.service.BatchGatewayConfiguration;
+import dev.batchgateway.service.files.FilesystemFileStoreFactory;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -45,7 +46,7 @@ class BatchEndsIT {
     String fileId = api.uploadBatchFile(Lines.chatFile(LINES, 5, TestStack.model()));
     String id = api.createBatch(fileId, "/v1/chat/completions", null).get("id").asText();
     Path segment =
-        Path.of(APP.getConfiguration().getFiles().getRoot())
+        Path.of(((FilesystemFileStoreFactory) APP.getConfiguration().getFiles()).getRoot())
             .resolve(StorageKeys.segment(TENANT, id, 0, 0));
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!Files.exists(segment)) {
@@ -80,7 +81,7 @@ class BatchEndsIT {
     Api api = new Api(APP.getLocalPort(), "sk-ends");
     String fileId = api.uploadBatchFile(Lines.chatFile(3, 1, TestStack.model()));
     Files.delete(
-        Path.of(APP.getConfiguration().getFiles().getRoot())
+        Path.of(((FilesystemFileStoreFactory) APP.getConfiguration().getFiles()).getRoot())
             .resolve(StorageKeys.file(TENANT, fileId)));
 
     String id = api.createBatch(fileId, "/v1/chat/completions", null).get("id").asText();

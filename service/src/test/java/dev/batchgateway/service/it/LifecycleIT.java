@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.batchgateway.service.BatchGatewayConfiguration;
+import dev.batchgateway.service.files.FilesystemFileStoreFactory;
 import dev.batchgateway.temporal.CleanupSchedule;
 import dev.batchgateway.workflows.TaskQueues;
 import dev.batchgateway.workflows.cleanup.CleanupWorkflow;
@@ -87,7 +88,8 @@ class LifecycleIT {
   }
 
   private static Path root() {
-    return Path.of(APP.getConfiguration().getFiles().getRoot()).resolve(TENANT);
+    return Path.of(((FilesystemFileStoreFactory) APP.getConfiguration().getFiles()).getRoot())
+        .resolve(TENANT);
   }
 
   private static long now() {

@@ -72,7 +72,7 @@ class MemoryBoundIT {
       int maxRequests) {
     return base
         + chunks * (chunkBytes + maxLine + Math.max(2L * concurrency, 6) * maxResponse)
-        + lifecycle * (maxLine + 6 * maxResponse + 100L * maxRequests)
+        + lifecycle * (maxLine + chunkBytes + 6 * maxResponse + 100L * maxRequests)
         + 32 * maxLine;
   }
 
