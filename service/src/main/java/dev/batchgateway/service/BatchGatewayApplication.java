@@ -13,16 +13,25 @@ import dev.batchgateway.activities.port.PoolLimiter;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.auth.ApiKeys;
+import dev.batchgateway.service.auth.StoredKeys;
+import dev.batchgateway.service.auth.TenantLookup;
+import dev.batchgateway.service.auth.TrustedHeaderFilter;
+import dev.batchgateway.service.auth.TrustedHeaderSettings;
 import dev.batchgateway.service.capacity.CapacityControl;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
+import dev.batchgateway.service.cli.KeysCommand;
+import dev.batchgateway.service.db.JdbiApiKeyStore;
 import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.service.db.Migrations;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
 import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
 import dev.batchgateway.service.errors.WebApplicationExceptionMapper;
+import dev.batchgateway.service.http.RequestIdFilter;
+import dev.batchgateway.service.http.SecurityHeadersFilter;
 import dev.batchgateway.service.inference.HttpInferenceClient;
 import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.resources.BatchesResource;
@@ -40,13 +49,13 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.server.AbstractServerFactory;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
-import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
+import jakarta.servlet.DispatcherType;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.concurrent.ScheduledExecutorService;
-import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.DefinedAttributeTemplateEngine;
 import org.jdbi.v3.core.statement.SqlStatements;
@@ -82,6 +91,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
     bootstrap.addCommand(new RoleServerCommand(this, Role.API, "Runs only the REST API"));
     bootstrap.addCommand(new RoleServerCommand(this, Role.WORKER, "Runs only the Temporal worker"));
+    bootstrap.addCommand(new KeysCommand(System.out));
   }
 
   @Override
@@ -93,7 +103,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     ObjectMapper json = environment.getObjectMapper();
     Clock clock = Clock.systemUTC();
 
-    migrate(config.getDatabase());
+    Migrations.apply(config.getDatabase());
     Jdbi jdbi = new JdbiFactory().build(environment, config.getDatabase(), "postgresql");
     // Dropwizard wraps JDBI's template engine to prepend SQL-object method names, and the wrapper
     // only renders: JDBI's cache of parsed templates is bypassed and every statement was parsed
@@ -111,7 +121,29 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     environment.lifecycle().manage(searchAttributes(temporal));
 
     if (role.runsApi()) {
-      environment.jersey().register(new ApiKeyFilter(ApiKeys.parse(config.getApiKeys())));
+      environment
+          .servlets()
+          .addFilter("request-id", new RequestIdFilter())
+          .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+      environment
+          .servlets()
+          .addFilter("security-headers", new SecurityHeadersFilter())
+          .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+      TrustedHeaderSettings trusted = config.getTrustedHeader();
+      if (trusted.enabled()) {
+        environment
+            .servlets()
+            .addFilter(
+                "trusted-header", new TrustedHeaderFilter(trusted.header(), trusted.proxyRanges()))
+            .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+        log.info(
+            "Tenants are also read from header {} on connections from trusted proxies",
+            trusted.header());
+      }
+      TenantLookup keys =
+          ApiKeys.parse(config.getApiKeys())
+              .orElse(new StoredKeys(new JdbiApiKeyStore(jdbi)::find));
+      environment.jersey().register(new ApiKeyFilter(keys));
       environment.jersey().register(new ApiExceptionMapper());
       environment.jersey().register(new WebApplicationExceptionMapper());
       environment.jersey().register(new JsonErrorMapper());
@@ -205,13 +237,6 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       CapacityControl.register(
           environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);
     }
-  }
-
-  private static void migrate(DataSourceFactory database) {
-    Flyway.configure()
-        .dataSource(database.getUrl(), database.getUser(), database.getPassword())
-        .load()
-        .migrate();
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.batchgateway.service;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.batchgateway.service.auth.TrustedHeaderSettings;
 import dev.batchgateway.service.capacity.CapacitySettings;
 import dev.batchgateway.service.cleanup.CleanupSettings;
 import dev.batchgateway.service.files.FileStoreFactory;
@@ -38,8 +39,15 @@ public class BatchGatewayConfiguration extends Configuration {
   /** Files and bytes each tenant may store (README, "Storage quotas"); off by default. */
   @Valid @NotNull @JsonProperty private StorageQuota storageQuota = new StorageQuota();
 
-  /** {@code key:tenant} pairs, comma-separated. */
-  @NotNull @JsonProperty private String apiKeys = "sk-local:default";
+  /**
+   * {@code key:tenant} pairs, comma-separated, besides the keys in the database ({@code keys
+   * create}); empty for none.
+   */
+  @NotNull @JsonProperty private String apiKeys = "";
+
+  /** The tenant from an authenticating proxy's header; off by default. */
+  @Valid @NotNull @JsonProperty
+  private TrustedHeaderSettings trustedHeader = new TrustedHeaderSettings();
 
   public DataSourceFactory getDatabase() {
     return database;
@@ -75,6 +83,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public CleanupSettings getCleanup() {
     return cleanup;
+  }
+
+  public TrustedHeaderSettings getTrustedHeader() {
+    return trustedHeader;
   }
 
   public String getApiKeys() {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchControl;
@@ -78,8 +79,6 @@ public final class ChunkRunner {
    * benchmark's profile.
    */
   static final long PROGRESS_INTERVAL_MILLIS = 1000;
-
-  private static final int MAX_TEXT_BYTES = 64 * 1024;
 
   private final ObjectMapper json;
 
@@ -791,15 +790,18 @@ public final class ChunkRunner {
         return;
       }
       AnsweredLine answered =
-          AnsweredLine.of(responses, line.customId(), status, requestId(response), response.body());
+          response.isSuccess()
+              ? AnsweredLine.of(
+                  responses, line.customId(), status, requestId(response), response.body())
+              : null;
       if (answered == null) {
-        JsonNode text = OutputLines.errorBody(status, textOf(response.body()));
-        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), text);
+        // A failure, or a success that is not JSON: the backend's words, cleaned, in the line.
+        JsonNode body = BackendErrorBody.of(responses, status, response.body());
+        byte[] output = OutputLines.answered(line.customId(), status, requestId(response), body);
         finish(index, new Result(false, output, Usage.ZERO));
         return;
       }
-      boolean success = response.isSuccess();
-      finish(index, new Result(success, answered.line(), success ? answered.usage() : Usage.ZERO));
+      finish(index, new Result(true, answered.line(), answered.usage()));
     }
 
     private void retry(int index, int attempt, long retryAfter) {
@@ -835,18 +837,6 @@ public final class ChunkRunner {
     }
 
     /**
-     * An answer that is not JSON, as text for the error file: its first 64 KiB, since escaping
-     * could make a line of the whole answer several times its size.
-     */
-    private static String textOf(byte[] body) {
-      int shown = Math.min(body.length, MAX_TEXT_BYTES);
-      String text = new String(body, 0, shown, StandardCharsets.UTF_8);
-      return shown == body.length
-          ? text
-          : text + " ... (" + body.length + " bytes in all, first " + shown + " shown)";
-    }
-
-    /**
      * Queues the line again with the same attempt number: the pool could not be reached, which says
      * nothing about the request, so it costs none of the request's tries.
      */
@@ -857,7 +847,11 @@ public final class ChunkRunner {
     }
 
     private Result failure(Line line, OutputLines.NoAnswer reason, Throwable cause) {
-      String detail = cause == null || cause.getMessage() == null ? null : cause.getMessage();
+      // Exception messages name hosts, addresses and URLs; the line shows them cleaned.
+      String detail =
+          cause == null || cause.getMessage() == null
+              ? null
+              : ErrorText.clean(cause.getMessage(), ErrorText.MAX_DETAIL_CHARS);
       return new Result(false, OutputLines.unanswered(line.customId(), reason, detail), Usage.ZERO);
     }
 

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.model.BatchError;
 import java.io.IOException;
 import java.util.function.Predicate;
@@ -98,7 +99,7 @@ public final class LineValidator {
       }
       return Verdict.error(
           "invalid_json_line",
-          "This line is not accepted: " + e.getOriginalMessage(),
+          "This line is not accepted: " + ErrorText.quote(e.getOriginalMessage()),
           null,
           lineNumber);
     } catch (JsonProcessingException e) {
@@ -189,11 +190,11 @@ public final class LineValidator {
   }
 
   /**
-   * A value of the input as error messages quote it: cut at 256 characters, since a batch keeps up
-   * to {@code maxReportedErrors} messages and a value can be as long as a line.
+   * A value of the input as error messages quote it: cut short ({@link ErrorText#quote}), since a
+   * batch keeps up to {@code maxReportedErrors} messages and a value can be as long as a line.
    */
   static String shown(String value) {
-    return value.length() <= 256 ? value : value.substring(0, 256) + "...";
+    return ErrorText.quote(value);
   }
 
   private String requiredInput() {

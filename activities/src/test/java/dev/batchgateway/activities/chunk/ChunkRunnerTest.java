@@ -11,6 +11,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
+import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
@@ -602,6 +603,62 @@ class ChunkRunnerTest {
 
     assertThat(outcome).isEqualTo(new ChunkOutcome(0, 1, 0));
     assertThat(client.attempts("r-0")).isEqualTo(2);
+  }
+
+  @Test
+  void aBackendsJsonErrorKeepsItsShapeButNotItsHostsAddressesOrUrls() throws Exception {
+    writeChunk(ids(1));
+    String body =
+        "{\"error\":{\"message\":\"upstream http://vllm-2.pool.svc:8000/v1/completions"
+            + " (10.0.7.12:8000) overloaded\",\"type\":\"server_error\",\"code\":503,"
+            + "\"details\":[\"node gpu-7.cluster.internal\"]}}";
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", status(503, body));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    JsonNode shown = entryFor("r-0").line().at("/response/body");
+    assertThat(shown.at("/error/message").asText())
+        .isEqualTo("upstream <url> (<address>) overloaded");
+    assertThat(shown.at("/error/type").asText()).isEqualTo("server_error");
+    assertThat(shown.at("/error/code").asInt()).isEqualTo(503);
+    assertThat(shown.at("/error/details/0").asText()).isEqualTo("node <host>");
+  }
+
+  @Test
+  void aBackendsTextErrorIsCleanedAndCut() throws Exception {
+    writeChunk(ids(1));
+    String body = "<html>502 Bad Gateway from proxy.corp.example.com " + "x".repeat(100_000);
+    ScriptedInferenceClient client = new ScriptedInferenceClient().script("r-0", status(502, body));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    Saved saved = entryFor("r-0");
+    assertThat(saved.success()).isFalse();
+    String message = saved.line().at("/response/body/error/message").asText();
+    assertThat(message).startsWith("<html>502 Bad Gateway from <host> xxx").doesNotContain("proxy");
+    assertThat(message.length()).isLessThan(BackendErrorBody.MAX_TEXT_CHARS + 100);
+  }
+
+  @Test
+  void anExceptionMessageInAnErrorLineNamesNoHost() throws Exception {
+    writeChunk(ids(1));
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script(
+                "r-0",
+                fail(
+                    new IOException(
+                        "Connection reset by vllm-3.pool.svc.cluster.local/10.1.2.3:8000; "
+                            + "y".repeat(10_000))));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    String message = entryFor("r-0").line().at("/error/message").asText();
+    assertThat(message)
+        .contains("Connection reset by <host>/<address>")
+        .doesNotContain("vllm-3")
+        .doesNotContain("10.1.2.3");
+    assertThat(message.length()).isLessThan(ErrorText.MAX_DETAIL_CHARS + 200);
   }
 
   @Test

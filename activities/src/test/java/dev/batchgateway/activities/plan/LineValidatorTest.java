@@ -249,4 +249,19 @@ class LineValidatorTest {
     assertThat(verdict.line().customId()).isEqualTo("req-42");
     assertThat(verdict.line().model()).isEqualTo("m1");
   }
+
+  @Test
+  void userValuesAreQuotedOnlyUpToABoundAndOnOneLine() {
+    String longUrl = "/v1/" + "u".repeat(20_000);
+    BatchError url =
+        errorOf(check(CHAT, line("\"r-1\"", "\"POST\"", "\"" + longUrl + "\"", CHAT_BODY), 1));
+    assertThat(url.code()).isEqualTo("invalid_url");
+    assertThat(url.message().length()).isLessThan(400);
+
+    String model = "m\\n" + "x".repeat(20_000);
+    BatchError unknown =
+        errorOf(check(CHAT, chatLine("{\"model\":\"" + model + "\",\"messages\":[]}"), 2));
+    assertThat(unknown.message()).doesNotContain("\n").contains("'m x");
+    assertThat(unknown.message().length()).isLessThan(400);
+  }
 }

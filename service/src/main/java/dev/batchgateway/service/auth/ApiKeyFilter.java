@@ -7,19 +7,35 @@ import jakarta.ws.rs.Priorities;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 
-/** Every API call names its tenant through {@code Authorization: Bearer <key>}. */
+/**
+ * Every API call names its tenant through {@code Authorization: Bearer <key>}, or, behind an
+ * authenticating proxy, through the header that proxy sets ({@link TrustedHeaderFilter}).
+ */
 @Priority(Priorities.AUTHENTICATION)
 public final class ApiKeyFilter implements ContainerRequestFilter {
   private static final String TENANT_PROPERTY = "batchgateway.tenant";
 
-  private final ApiKeys keys;
+  /** Set by {@link TrustedHeaderFilter}: the tenant a trusted proxy named. */
+  static final String PROXY_TENANT_PROPERTY = "batchgateway.proxy-tenant";
 
-  public ApiKeyFilter(ApiKeys keys) {
+  private final TenantLookup keys;
+
+  public ApiKeyFilter(TenantLookup keys) {
     this.keys = keys;
   }
 
   @Override
   public void filter(ContainerRequestContext request) {
+    if (request.getProperty(PROXY_TENANT_PROPERTY) instanceof String proxied) {
+      if (ApiKeys.isValidTenant(proxied)) {
+        request.setProperty(TENANT_PROPERTY, proxied);
+      } else {
+        request.abortWith(
+            ErrorResponses.of(
+                ApiException.unauthorized("The authenticating proxy named no valid tenant.")));
+      }
+      return;
+    }
     String header = request.getHeaderString("Authorization");
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       request.abortWith(

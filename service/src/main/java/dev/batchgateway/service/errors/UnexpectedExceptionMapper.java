@@ -1,9 +1,11 @@
 package dev.batchgateway.service.errors;
 
+import dev.batchgateway.service.http.RequestIds;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /** Anything unforeseen: logged with a reference the user can quote, answered as a 500. */
 public final class UnexpectedExceptionMapper implements ExceptionMapper<Throwable> {
@@ -11,8 +13,11 @@ public final class UnexpectedExceptionMapper implements ExceptionMapper<Throwabl
 
   @Override
   public Response toResponse(Throwable e) {
-    String reference =
-        Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    // The request's id when there is one, so the user's x-request-id finds the log line.
+    String reference = MDC.get(RequestIds.MDC_KEY);
+    if (reference == null) {
+      reference = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    }
     log.error("Unhandled error, reference {}", reference, e);
     return ErrorResponses.of(
         new ApiException(

@@ -3,6 +3,7 @@ package dev.batchgateway.service.resources;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
@@ -131,7 +132,9 @@ public class BatchesResource {
                         "No such File object: " + inputFileId, "input_file_id"));
     if (!FileRecord.PURPOSE_BATCH.equals(file.purpose())) {
       throw ApiException.badRequest(
-          "The input file must have purpose 'batch', not '" + file.purpose() + "'.",
+          "The input file must have purpose 'batch', not '"
+              + ErrorText.quote(file.purpose())
+              + "'.",
           "input_file_id");
     }
 
@@ -246,7 +249,9 @@ public class BatchesResource {
         metadata
             .listBatches(tenant, cursor, limit)
             .orElseThrow(
-                () -> ApiException.badRequest("No batch found with id '" + after + "'.", "after"));
+                () ->
+                    ApiException.badRequest(
+                        "No batch found with id '" + ErrorText.quote(after) + "'.", "after"));
     return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRow::id);
   }
 
@@ -343,7 +348,10 @@ public class BatchesResource {
   private BatchRow find(ContainerRequestContext request, String id) {
     return metadata
         .findBatch(ApiKeyFilter.tenant(request), id)
-        .orElseThrow(() -> ApiException.notFound("No batch found with id '" + id + "'.", "id"));
+        .orElseThrow(
+            () ->
+                ApiException.notFound(
+                    "No batch found with id '" + ErrorText.quote(id) + "'.", "id"));
   }
 
   private JsonNode readBody(InputStream body) throws IOException {

@@ -1,5 +1,6 @@
 package dev.batchgateway.service.resources;
 
+import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.Ids;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.FileRecord;
@@ -135,7 +136,7 @@ public class FilesResource {
       if (!PURPOSES.contains(purpose)) {
         throw ApiException.badRequest(
             "'"
-                + purpose
+                + ErrorText.quote(purpose)
                 + "' is not one of "
                 + String.join(", ", PURPOSES.stream().sorted().toList())
                 + " - 'purpose'.",
@@ -225,7 +226,7 @@ public class FilesResource {
         "File is too large: the limit is "
             + limit
             + " bytes"
-            + (purpose == null ? "" : " for purpose '" + purpose + "'")
+            + (purpose == null ? "" : " for purpose '" + ErrorText.quote(purpose) + "'")
             + ".",
         "file");
   }
@@ -295,7 +296,10 @@ public class FilesResource {
                 ascending,
                 limit,
                 clock.instant().getEpochSecond())
-            .orElseThrow(() -> ApiException.badRequest("No such File object: " + after, "after"));
+            .orElseThrow(
+                () ->
+                    ApiException.badRequest(
+                        "No such File object: " + ErrorText.quote(after), "after"));
     return ListPage.of(rows, limit, FileObject::of, FileRecord::id);
   }
 
@@ -330,7 +334,7 @@ public class FilesResource {
     try {
       in = store.open(file.storageKey());
     } catch (NoSuchFileException e) {
-      throw ApiException.notFound("No such File object: " + id, "id");
+      throw ApiException.notFound("No such File object: " + ErrorText.quote(id), "id");
     }
     StreamingOutput output =
         sink -> {
@@ -350,7 +354,8 @@ public class FilesResource {
   private FileRecord find(ContainerRequestContext request, String id) {
     return metadata
         .findLiveFile(ApiKeyFilter.tenant(request), id, clock.instant().getEpochSecond())
-        .orElseThrow(() -> ApiException.notFound("No such File object: " + id, "id"));
+        .orElseThrow(
+            () -> ApiException.notFound("No such File object: " + ErrorText.quote(id), "id"));
   }
 
   static String emptyToNull(String value) {
