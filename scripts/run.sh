@@ -75,12 +75,6 @@ if [[ -z ${BGW_DB_URL:-} ]]; then
   export BGW_DB_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/$BGW_PG_DB"
   export BGW_DB_USER="$BGW_PG_ROLE" BGW_DB_PASSWORD="$BGW_PG_PASSWORD"
 fi
-temporal_ui=""
-if [[ -z ${TEMPORAL_ADDRESS:-} ]]; then
-  start_temporal "$BGW_DATA_DIR/temporal/temporal.db" "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$LOGS/temporal.log"
-  export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
-  temporal_ui="http://127.0.0.1:$TEMPORAL_UI_PORT"
-fi
 if [[ -z ${BGW_INFERENCE_URL:-} ]]; then
   start_sim "$SIM_PORT" "$LOGS/simulator.log"
   export BGW_INFERENCE_URL="http://127.0.0.1:$SIM_PORT"
@@ -90,6 +84,14 @@ if ((need_redis)); then
   # nothing on disk (no RDB, no AOF) and a stale lease never outlives a restart.
   start_redis "$REDIS_PORT" "$BGW_DATA_DIR/redis" "$LOGS/redis.log"
   export BGW_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+fi
+# Temporal last: its dev server also binds ports of its own choosing (metrics, internal
+# services), which once took the port chosen for Redis when Redis started after it.
+temporal_ui=""
+if [[ -z ${TEMPORAL_ADDRESS:-} ]]; then
+  start_temporal "$BGW_DATA_DIR/temporal/temporal.db" "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$LOGS/temporal.log"
+  export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+  temporal_ui="http://127.0.0.1:$TEMPORAL_UI_PORT"
 fi
 mkdir -p "$BGW_DATA_DIR/files"
 
