@@ -38,14 +38,15 @@ import dev.batchgateway.workflows.capacity.Steering;
  *
  * <p>A lower limit applies at once, and a queue in the engine (or a KV cache past {@value
  * #KV_SATURATED}) cuts below what is in flight; while interactive requests alone need every slot
- * the limit is 0, below the configured minimum; a higher one is approached in steps, and only after
- * the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst that is still
- * arriving is not raced. Capacity is the configured {@code maxConcurrency}, else learned: what the
- * engines run while requests wait is what they can run. Until it is learned the limit grows a
- * quarter above what is in flight each tick until the engine queues. Once it is known, the limit is
- * also never more than one step ({@value #UP_STEP_FRACTION} of the capacity) above what is in
- * flight (slow start): a batch that starts on an idle pool, or finds room again, opens up over
- * several ticks, so its requests do not start and end in step with each other.
+ * the limit is 0, below the configured minimum (with the default minimum of 0 the batch also stops
+ * whenever the interactive level and its headroom leave no slot); a higher one is approached in
+ * steps, and only after the limit has not gone down for {@value #UP_COOLDOWN_MILLIS} ms, so a burst
+ * that is still arriving is not raced. Capacity is the configured {@code maxConcurrency}, else
+ * learned: what the engines run while requests wait is what they can run. Until it is learned the
+ * limit grows a quarter above what is in flight each tick until the engine queues. Once it is
+ * known, the limit is also never more than one step ({@value #UP_STEP_FRACTION} of the capacity)
+ * above what is in flight (slow start): a batch that starts on an idle pool, or finds room again,
+ * opens up over several ticks, so its requests do not start and end in step with each other.
  *
  * <p>Without engine metrics (for {@value #FALLBACK_AFTER_MILLIS} ms): additive increase,
  * multiplicative decrease on batch outcomes over {@value #FALLBACK_WINDOW_MILLIS} ms windows.
@@ -323,6 +324,14 @@ public final class CapacityController {
       return Math.max(spec.minPermits(), Math.min(spec.maxPermits(), permits));
     }
 
+    /**
+     * The fallback's bounds: never below one permit. It hears the engine only through batch
+     * outcomes, and a limit of 0 would leave it none to grow back on.
+     */
+    int clampFallback(int permits) {
+      return Math.max(1, clamp(permits));
+    }
+
     ControllerState adaptive() {
       int target;
       ProbeMode mode;
@@ -378,11 +387,11 @@ public final class CapacityController {
     }
 
     ControllerState fallback() {
-      int base = clamp(currentLimit);
-      int ceiling = capacity > 0 ? clamp(capacity - headroom()) : spec.maxPermits();
+      int base = clampFallback(currentLimit);
+      int ceiling = capacity > 0 ? clampFallback(capacity - headroom()) : spec.maxPermits();
       if (previous.mode() != ProbeMode.FALLBACK) {
         // Entering: start low enough that the latency the fallback sees first is not queued.
-        int start = capacity > 0 ? ceiling : clamp(FALLBACK_START_PERMITS);
+        int start = capacity > 0 ? ceiling : clampFallback(FALLBACK_START_PERMITS);
         window = new OutcomeWindow(now, 0, 0, 0);
         return next(ProbeMode.FALLBACK, Math.min(base, start), previous.minLatencyMillis());
       }
@@ -406,7 +415,7 @@ public final class CapacityController {
           limit = base + 1;
         }
       }
-      return next(ProbeMode.FALLBACK, Math.min(clamp(limit), ceiling), minLatency);
+      return next(ProbeMode.FALLBACK, Math.min(clampFallback(limit), ceiling), minLatency);
     }
 
     ControllerState set(ProbeMode mode, int limit) {

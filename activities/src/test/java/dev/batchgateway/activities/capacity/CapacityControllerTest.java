@@ -559,6 +559,50 @@ class CapacityControllerTest {
   }
 
   @Test
+  void withAMinimumOfZeroTheBatchStopsWhileTheInteractiveLevelLeavesNoHeadroom() {
+    PoolProbeSpec noFloor =
+        new PoolProbeSpec("default", List.of("u"), 32, 0, 256, 2, 0.1, TICK, 60_000);
+    Pool pool = new Pool(noFloor, 28);
+    pool.tick(engine(28, 0), 28);
+
+    // 24 interactive requests on 32 slots: 32 - 24 - ceil(3 * sqrt(24)) < 0.
+    ControllerState state = pool.ticksWithBatchFull(40, 24);
+    assertThat(state.interactive()).isEqualTo(24);
+    assertThat(state.limit()).isZero();
+
+    // The same load on a pool whose minimum is 1 keeps one batch request running.
+    Pool floored = new Pool(spec(32), 28);
+    floored.tick(engine(28, 0), 28);
+    assertThat(floored.ticksWithBatchFull(40, 24).limit()).isEqualTo(1);
+
+    // Once the load falls to 4, the batch opens up again (32 - 4 - max(4, ceil(3 * 2)) = 22).
+    for (int i = 0; i < 60; i++) {
+      pool.ticksWithBatchFull(1, 4);
+    }
+    assertThat(pool.limit).isEqualTo(22);
+  }
+
+  @Test
+  void theFallbackNeverCutsToZeroEvenWithAMinimumOfZero() {
+    PoolProbeSpec noFloor =
+        new PoolProbeSpec("default", List.of("u"), 0, 0, 256, 2, 0.1, TICK, 60_000);
+    Pool pool = new Pool(noFloor, 1);
+    for (int i = 0; i < 11; i++) {
+      pool.tick(EngineSample.UNREACHABLE, 0);
+    }
+    assertThat(pool.state.mode()).isEqualTo(ProbeMode.FALLBACK);
+    // Drops window after window: 1 * 0.6 rounds down to 0, held at 1 so outcomes keep coming.
+    for (int i = 0; i < 20; i++) {
+      pool.tick(EngineSample.UNREACHABLE, pool.limit, new PoolOutcomes(0, 1, 0, 0));
+    }
+    assertThat(pool.limit).isEqualTo(1);
+    for (int i = 0; i < 10; i++) {
+      pool.tick(EngineSample.UNREACHABLE, pool.limit, new PoolOutcomes(1, 0, 0, 100_000_000L));
+    }
+    assertThat(pool.limit).isGreaterThan(1);
+  }
+
+  @Test
   void briefGapsInTheMetricsHoldTheLimit() {
     Pool pool = new Pool(spec(32), 28);
     pool.tick(engine(28, 0), 28);

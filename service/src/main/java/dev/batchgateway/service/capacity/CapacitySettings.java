@@ -35,9 +35,14 @@ public class CapacitySettings {
   /** A metrics read slower than this counts as no reading. */
   @NotNull @JsonProperty private Duration metricsTimeout = Duration.milliseconds(500);
 
+  /**
+   * The lowest limit the controller sets. 0: a batch stops while interactive traffic leaves no
+   * headroom; 1 or more keeps that many batch requests running however busy the engines are (not
+   * while interactive requests alone fill them).
+   */
   @Min(0)
   @JsonProperty
-  private int minPermits = 1;
+  private int minPermits = 0;
 
   @Min(1)
   @JsonProperty
