@@ -235,7 +235,12 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       }
       CapacitySettings capacity = config.getCapacity();
       CapacityControl.register(
-          environment, temporal, capacity, capacity.pools(config.getInference().pools()), limiter);
+          environment,
+          temporal,
+          capacity,
+          capacity.pools(config.getInference().pools()),
+          limiter,
+          inference.metricsFetcher(capacity.metricsTimeout()));
     }
   }
 

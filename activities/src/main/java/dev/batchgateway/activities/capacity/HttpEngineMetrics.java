@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reads vLLM's Prometheus endpoint ({@code /metrics}) of every engine of a pool at once, with a
@@ -27,7 +28,19 @@ public final class HttpEngineMetrics implements EngineMetrics {
   static final String TTFT = "vllm:time_to_first_token_seconds";
   static final String TPOT = "vllm:time_per_output_token_seconds";
 
-  private final HttpClient http;
+  /** How long past its timeout a read may take before the loop stops waiting for it. */
+  private static final long GRACE_MILLIS = 1000;
+
+  /**
+   * Fetches one metrics page. The future holds the body of a 200 answer, or null for any other
+   * answer; it may also fail. Either way it must end within about the metrics timeout.
+   */
+  @FunctionalInterface
+  public interface Fetcher {
+    CompletableFuture<String> fetch(String url);
+  }
+
+  private final Fetcher fetcher;
   private final Duration timeout;
 
   /** Each URL's histogram totals at its last read, for the means since then. */
@@ -37,13 +50,32 @@ public final class HttpEngineMetrics implements EngineMetrics {
 
   private record Reading(String url, PrometheusText metrics) {}
 
+  /** Reads with the JDK's HTTP client (and its default TLS trust). */
   public HttpEngineMetrics(Duration timeout) {
+    this(jdkFetcher(timeout), timeout);
+  }
+
+  /**
+   * @param fetcher reads one page; the gateway passes its inference client's event loop, so the
+   *     reads cost no threads of their own
+   * @param timeout a page not read by then counts as no reading
+   */
+  public HttpEngineMetrics(Fetcher fetcher, Duration timeout) {
+    this.fetcher = fetcher;
     this.timeout = timeout;
-    this.http =
+  }
+
+  private static Fetcher jdkFetcher(Duration timeout) {
+    HttpClient http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(timeout)
             .build();
+    return url ->
+        http.sendAsync(
+                HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build(),
+                HttpResponse.BodyHandlers.ofString())
+            .thenApply(response -> response.statusCode() == 200 ? response.body() : null);
   }
 
   @Override
@@ -63,13 +95,15 @@ public final class HttpEngineMetrics implements EngineMetrics {
   }
 
   private CompletableFuture<Reading> fetch(String url) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-        .thenApply(
-            response ->
-                response.statusCode() == 200
-                    ? new Reading(url, PrometheusText.parse(response.body()))
-                    : null)
+    CompletableFuture<String> page;
+    try {
+      page = fetcher.fetch(url);
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(null);
+    }
+    // The fetcher has its own timeout; this one only makes sure a loop never waits for ever.
+    return page.orTimeout(timeout.toMillis() + GRACE_MILLIS, TimeUnit.MILLISECONDS)
+        .thenApply(body -> body == null ? null : new Reading(url, PrometheusText.parse(body)))
         .exceptionally(e -> null);
   }
 

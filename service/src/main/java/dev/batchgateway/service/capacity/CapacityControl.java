@@ -11,10 +11,14 @@ import dev.batchgateway.workflows.capacity.PoolProbeSpec;
 import io.dropwizard.core.setup.Environment;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Wires the capacity controller into a worker process: the pools' gauges always, and in adaptive
  * mode the capacity worker and the start-up of each pool's probe.
+ *
+ * <p>The engines' metrics pages are read on the inference client's event loop when it has one (the
+ * {@code netty} client), else with the JDK's HTTP client.
  *
  * <p>The probe sets the limit of the limiter in the process that runs it. With the in-process
  * limiter that is only right when one process runs batches; with a shared limiter any worker will
@@ -28,7 +32,8 @@ public final class CapacityControl {
       TemporalConnection temporal,
       CapacitySettings settings,
       List<PoolProbeSpec> pools,
-      PoolCapacity capacity) {
+      PoolCapacity capacity,
+      Optional<HttpEngineMetrics.Fetcher> fetcher) {
     CapacityMetrics metrics = new CapacityMetrics(environment.metrics(), capacity);
     pools.forEach(pool -> metrics.watch(pool.pool()));
     if (!settings.isAdaptive()) {
@@ -36,7 +41,12 @@ public final class CapacityControl {
     }
     CapacityProbeActivitiesImpl probes =
         new CapacityProbeActivitiesImpl(
-            capacity, new HttpEngineMetrics(settings.metricsTimeout()), metrics, Clock.systemUTC());
+            capacity,
+            fetcher
+                .map(f -> new HttpEngineMetrics(f, settings.metricsTimeout()))
+                .orElseGet(() -> new HttpEngineMetrics(settings.metricsTimeout())),
+            metrics,
+            Clock.systemUTC());
     environment.lifecycle().manage(new CapacityWorker(temporal, probes));
     environment.lifecycle().manage(new CapacityProbeStarter(temporal, pools));
   }

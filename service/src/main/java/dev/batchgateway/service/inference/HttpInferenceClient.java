@@ -1,6 +1,7 @@
 package dev.batchgateway.service.inference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.capacity.HttpEngineMetrics;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
@@ -13,6 +14,7 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -26,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import javax.net.ssl.SSLContext;
@@ -42,6 +45,17 @@ public final class HttpInferenceClient implements InferenceClient, AutoCloseable
   private final EventLoopGroup io;
 
   private final Map<String, PoolRetry> retries = new LinkedHashMap<>();
+
+  /** Each metrics URL's TLS and connect timeout: those of the endpoint it belongs to. */
+  private final Map<String, MetricsSource> metricsSources = new ConcurrentHashMap<>();
+
+  /** The transports that read metrics pages, one per URL, made at the first read. */
+  private final Map<String, NettyTransport> metricsTransports = new ConcurrentHashMap<>();
+
+  private record MetricsSource(SSLContext tls, Duration connectTimeout) {}
+
+  /** Most bytes of one metrics page read. */
+  private static final int MAX_METRICS_BYTES = 4 * 1024 * 1024;
 
   /** Most bytes of one answer read when no limit is given. */
   public static final int DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -119,6 +133,7 @@ public final class HttpInferenceClient implements InferenceClient, AutoCloseable
           Duration.ofMillis(
               endpoint.requestTimeoutOr(settings.getRequestTimeout()).toMilliseconds());
       SSLContext tls = endpoint.getTls().sslContext(env);
+      metricsSources.putIfAbsent(endpoint.metricsUrl(), new MetricsSource(tls, connectTimeout));
       HttpClient http =
           HttpClient.newBuilder()
               .version(HttpClient.Version.HTTP_1_1)
@@ -140,6 +155,53 @@ public final class HttpInferenceClient implements InferenceClient, AutoCloseable
       throw new IllegalStateException(
           "Inference pool '" + pool + "', endpoint " + endpoint.getUrl() + ": " + e.getMessage(),
           e);
+    }
+  }
+
+  /**
+   * Reads engines' metrics pages on the {@code netty} client's event loop, with the TLS settings of
+   * the endpoint each page belongs to; empty with the JDK client. A page not read within {@code
+   * timeout} counts as none.
+   */
+  public Optional<HttpEngineMetrics.Fetcher> metricsFetcher(Duration timeout) {
+    if (io == null) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        url -> {
+          NettyTransport transport =
+              metricsTransports.computeIfAbsent(url, u -> metricsTransport(u, timeout));
+          URI uri = URI.create(url);
+          String path =
+              uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+          if (uri.getRawQuery() != null) {
+            path += "?" + uri.getRawQuery();
+          }
+          return transport
+              .get(path, Map.of())
+              .thenApply(
+                  response ->
+                      response.statusCode() == 200
+                          ? new String(response.body(), StandardCharsets.UTF_8)
+                          : null);
+        });
+  }
+
+  private NettyTransport metricsTransport(String url, Duration timeout) {
+    MetricsSource source = metricsSources.getOrDefault(url, new MetricsSource(null, timeout));
+    URI uri = URI.create(url);
+    String origin = uri.getScheme() + "://" + uri.getRawAuthority();
+    try {
+      SSLContext tls = source.tls() != null ? source.tls() : SSLContext.getDefault();
+      return new NettyTransport(
+          io,
+          origin,
+          source.connectTimeout().compareTo(timeout) < 0 ? source.connectTimeout() : timeout,
+          timeout,
+          new JdkSslContext(tls, true, ClientAuth.NONE),
+          MAX_METRICS_BYTES);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("No TLS for " + url + ": " + e.getMessage(), e);
     }
   }
 

@@ -104,9 +104,22 @@ final class NettyTransport implements InferenceTransport {
     FullHttpRequest request =
         new DefaultFullHttpRequest(
             HttpVersion.HTTP_1_1, HttpMethod.POST, basePath + path, Unpooled.wrappedBuffer(body));
+    request.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    return exchange(request, headers);
+  }
+
+  /** A GET of {@code path} (with its query, if any), answered as {@link #post} is. */
+  CompletableFuture<InferenceResponse> get(String path, Map<String, String> headers) {
+    return exchange(
+        new DefaultFullHttpRequest(
+            HttpVersion.HTTP_1_1, HttpMethod.GET, basePath + path, Unpooled.EMPTY_BUFFER),
+        headers);
+  }
+
+  private CompletableFuture<InferenceResponse> exchange(
+      FullHttpRequest request, Map<String, String> headers) {
     HttpHeaders out = request.headers();
     out.set(HttpHeaderNames.HOST, hostHeader);
-    out.set(HttpHeaderNames.CONTENT_LENGTH, body.length);
     headers.forEach(out::set);
     CompletableFuture<InferenceResponse> answer = new CompletableFuture<>();
     Channel channel = idleConnection();

@@ -57,6 +57,8 @@ class InferenceTransportTest {
     server.createContext("/v1/slow", this::slow);
     server.createContext("/v1/large", exchange -> large(exchange, LIMIT + 1));
     server.createContext("/v1/large-chunked", exchange -> large(exchange, 0));
+    server.createContext("/metrics", this::metrics);
+    server.createContext("/missing", exchange -> overloaded(exchange, 404, "0"));
     server.start();
   }
 
@@ -78,6 +80,23 @@ class InferenceTransportTest {
         ("{\"echo\":" + new String(request, StandardCharsets.UTF_8) + ",\"type\":\"" + type + "\"}")
             .getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().add("x-request-id", "req-" + exchange.getRemoteAddress());
+    exchange.sendResponseHeaders(200, body.length);
+    exchange.getResponseBody().write(body);
+    exchange.close();
+  }
+
+  /** A vLLM-like metrics page; the query asks for a slow answer. */
+  private void metrics(HttpExchange exchange) throws IOException {
+    clientPorts.add(exchange.getRemoteAddress().getPort());
+    if ("slow".equals(exchange.getRequestURI().getRawQuery())) {
+      slow(exchange);
+      return;
+    }
+    byte[] body =
+        ("# TYPE vllm:num_requests_running gauge\n"
+                + "vllm:num_requests_running{model_name=\"m\"} 7\n"
+                + "vllm:num_requests_waiting{model_name=\"m\"} 2\n")
+            .getBytes(StandardCharsets.UTF_8);
     exchange.sendResponseHeaders(200, body.length);
     exchange.getResponseBody().write(body);
     exchange.close();
@@ -151,6 +170,39 @@ class InferenceTransportTest {
       HttpInferenceClient client, String path, String body) {
     return client.send(
         new InferenceRequest("m", path, body.getBytes(StandardCharsets.UTF_8), Map.of()));
+  }
+
+  @org.junit.jupiter.api.Test
+  void theNettyClientReadsMetricsPagesOnOneKeptAliveConnection() throws Exception {
+    HttpInferenceClient client = client(InferenceSettings.Client.NETTY);
+    var fetcher = client.metricsFetcher(Duration.ofMillis(300)).orElseThrow();
+    String base = "http://127.0.0.1:" + server.getAddress().getPort();
+
+    for (int i = 0; i < 5; i++) {
+      assertThat(fetcher.fetch(base + "/metrics").get(10, TimeUnit.SECONDS))
+          .contains("vllm:num_requests_waiting{model_name=\"m\"} 2");
+    }
+    assertThat(clientPorts).hasSize(1);
+    // Any other status is no page; a page later than the timeout fails the read.
+    assertThat(fetcher.fetch(base + "/missing").get(10, TimeUnit.SECONDS)).isNull();
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> fetcher.fetch(base + "/metrics?slow").get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class);
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+
+    // Through the reader the controller uses: the page's sums.
+    var sample =
+        new dev.batchgateway.activities.capacity.HttpEngineMetrics(fetcher, Duration.ofMillis(300))
+            .read(List.of(base + "/metrics"));
+    assertThat(sample.reachable()).isTrue();
+    assertThat(sample.running()).isEqualTo(7);
+    assertThat(sample.waiting()).isEqualTo(2);
+  }
+
+  @org.junit.jupiter.api.Test
+  void theJdkClientLeavesMetricsToTheJdkReader() throws Exception {
+    assertThat(client(InferenceSettings.Client.JDK).metricsFetcher(Duration.ofMillis(300)))
+        .isEmpty();
   }
 
   @ParameterizedTest
