@@ -29,6 +29,7 @@ import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.activities.port.ResponseTooLargeException;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -53,6 +54,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedOutputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +82,12 @@ public final class ChunkRunner {
    * benchmark's profile.
    */
   static final long PROGRESS_INTERVAL_MILLIS = 1000;
+
+  /** A segment's entries up to this size are gathered in memory to checksum and write them. */
+  static final long IN_MEMORY_SEGMENT_BYTES = 1024 * 1024;
+
+  /** An entry's tag, index, tabs and line break: at most this many bytes around its line. */
+  private static final int ENTRY_FRAME_BYTES = 16;
 
   private final ObjectMapper json;
 
@@ -1067,19 +1076,46 @@ public final class ChunkRunner {
         }
       }
       Segment.Summary summary = new Segment.Summary(segmentCompleted, segmentFailed, segmentUsage);
+      // The header carries the entries' checksum, so the entries are gathered first: in memory
+      // when they are small, as they usually are; otherwise read from the spool twice (it is in
+      // the page cache), so a segment of large answers is never held in memory.
+      long size = 0;
+      for (Stored result : stored) {
+        size += result.length() + ENTRY_FRAME_BYTES;
+      }
+      CRC32C crc = new CRC32C();
+      ByteArrayOutputStream gathered = null;
+      if (size <= IN_MEMORY_SEGMENT_BYTES) {
+        gathered = new ByteArrayOutputStream((int) size);
+        writeEntries(indexes, stored, gathered);
+        crc.update(gathered.toByteArray());
+      } else {
+        try (OutputStream sum = new CheckedOutputStream(OutputStream.nullOutputStream(), crc)) {
+          writeEntries(indexes, stored, sum);
+        }
+      }
       try (FileStore.Pending pending = store.create(key)) {
         OutputStream out = pending.stream();
-        Segment.writeHeader(json, out, summary);
-        for (int e = 0; e < indexes.size(); e++) {
-          Stored result = stored.get(e);
-          Segment.writeEntryStart(out, indexes.get(e), result.success());
-          spool.copyTo(result.position(), result.length(), out);
-          out.write('\n');
+        Segment.writeHeader(json, out, summary, crc.getValue());
+        if (gathered != null) {
+          gathered.writeTo(out);
+        } else {
+          writeEntries(indexes, stored, out);
         }
         pending.commit();
       }
       if (!checkpoint) {
         addToTotals(summary);
+      }
+    }
+
+    private void writeEntries(List<Integer> indexes, List<Stored> stored, OutputStream out)
+        throws IOException {
+      for (int e = 0; e < indexes.size(); e++) {
+        Stored result = stored.get(e);
+        Segment.writeEntryStart(out, indexes.get(e), result.success());
+        spool.copyTo(result.position(), result.length(), out);
+        out.write('\n');
       }
     }
 

@@ -192,10 +192,11 @@ class ChunkRunnerTest {
     return StorageKeys.partialSegment(TENANT, BATCH, 0, segment);
   }
 
+  /** The entries of a segment, read as the finalizer reads them: checked against its checksum. */
   private List<Saved> read(String key) throws IOException {
     List<Saved> saved = new ArrayList<>();
     try (InputStream in = store.open(key)) {
-      Segment.read(
+      Segment.readChecked(
           JSON,
           in,
           (index, success, line) -> saved.add(new Saved(key, index, success, JSON.readTree(line))));
@@ -704,6 +705,32 @@ class ChunkRunnerTest {
     assertThat(lines).as("header plus one line per entry").hasSize(2);
     assertThat(lines.get(1)).matches("[OE]\t0\t\\{.*\\}");
     assertEachIndexOnce(read(segmentKey(0)), 1);
+  }
+
+  @Test
+  void aSegmentOfLargeAnswersIsChecksummedFromTheSpoolWithoutGatheringItInMemory()
+      throws Exception {
+    writeChunk(ids(4));
+    // Two answers of 700 KB make a segment past IN_MEMORY_SEGMENT_BYTES; the others are small.
+    String large =
+        "{\"id\":\"x\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2},"
+            + "\"choices\":[{\"message\":{\"content\":\""
+            + "a".repeat(700 * 1024)
+            + "\"}}]}";
+    ScriptedInferenceClient client =
+        new ScriptedInferenceClient()
+            .script("r-0", status(200, large))
+            .script("r-1", status(200, large));
+
+    runner(client, settings(2, 4)).run(task(), Control.neverStop());
+
+    try (InputStream in = store.open(segmentKey(0))) {
+      assertThat(in.readAllBytes().length).isGreaterThan((int) ChunkRunner.IN_MEMORY_SEGMENT_BYTES);
+    }
+    List<Saved> entries = completeEntries();
+    assertEachIndexOnce(entries, 4);
+    assertThat(entryFor("r-1").line().at("/response/body/choices/0/message/content").asText())
+        .hasSize(700 * 1024);
   }
 
   @Test

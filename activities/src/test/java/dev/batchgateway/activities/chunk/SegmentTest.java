@@ -75,6 +75,73 @@ class SegmentTest {
     assertThat(Segment.read(JSON, new ByteArrayInputStream(bytes), null)).isEqualTo(summary);
   }
 
+  private static Segment.Summary readChecked(byte[] bytes) throws IOException {
+    return Segment.readChecked(JSON, new ByteArrayInputStream(bytes), (i, s, l) -> {});
+  }
+
+  private static byte[] twoEntries() throws IOException {
+    return write(
+        new Segment.Summary(2, 0, Usage.ZERO),
+        List.of(
+            new Segment.Entry(0, true, "{\"custom_id\":\"a\",\"n\":1234}".getBytes()),
+            new Segment.Entry(1, true, "{\"custom_id\":\"b\",\"n\":5678}".getBytes())));
+  }
+
+  @Test
+  void theHeaderCarriesTheChecksumOfTheEntriesAndAWholeSegmentPassesIt() throws IOException {
+    byte[] bytes = twoEntries();
+
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    String entries = text.substring(text.indexOf('\n') + 1);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(entries.getBytes(StandardCharsets.UTF_8));
+    assertThat(JSON.readTree(text.substring(0, text.indexOf('\n'))).get("crc32c").asLong())
+        .isEqualTo(crc.getValue());
+    assertThat(readChecked(bytes).completed()).isEqualTo(2);
+  }
+
+  @Test
+  void aChangedByteThatLeavesValidJsonFailsTheChecksum() throws IOException {
+    byte[] bytes = twoEntries();
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    byte[] damaged = text.replace("5678", "5679").getBytes(StandardCharsets.UTF_8);
+
+    assertThatThrownBy(() -> readChecked(damaged))
+        .isInstanceOf(CorruptSegmentException.class)
+        .hasMessageContaining("checksum");
+  }
+
+  @Test
+  void aSegmentCutShortFailsWhereverItIsCut() throws IOException {
+    byte[] bytes = twoEntries();
+    int header = new String(bytes, StandardCharsets.UTF_8).indexOf('\n') + 1;
+    for (int cut = header; cut < bytes.length; cut++) {
+      byte[] shorter = java.util.Arrays.copyOf(bytes, cut);
+      assertThatThrownBy(() -> readChecked(shorter))
+          .as("cut at %d of %d", cut, bytes.length)
+          .isInstanceOf(CorruptSegmentException.class);
+    }
+  }
+
+  @Test
+  void aSegmentWrittenBeforeTheChecksumIsCheckedEntryByEntry() throws IOException {
+    String old =
+        "{\"completed\":1,\"failed\":0,\"usage\":{\"total_tokens\":3}}\n"
+            + "O\t0\t{\"custom_id\":\"a\"}\n";
+    List<String> lines = new ArrayList<>();
+    Segment.Summary summary =
+        Segment.readChecked(
+            JSON,
+            new ByteArrayInputStream(old.getBytes(StandardCharsets.UTF_8)),
+            (i, s, l) -> lines.add(l));
+    assertThat(summary.completed()).isEqualTo(1);
+    assertThat(lines).containsExactly("{\"custom_id\":\"a\"}");
+
+    String torn = old.substring(0, old.length() - 4) + "\n";
+    assertThatThrownBy(() -> readChecked(torn.getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(CorruptSegmentException.class);
+  }
+
   @Test
   void anEmptySegmentIsAnError() {
     assertThatThrownBy(() -> Segment.read(JSON, new ByteArrayInputStream(new byte[0]), null))
