@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Object ids in OpenAI's shapes: {@code file-…}, {@code batch_…}, {@code batch_req_…}. */
 public final class Ids {
@@ -22,8 +23,14 @@ public final class Ids {
     return "batch_" + random();
   }
 
+  /**
+   * A request line's id. Only unique, not unguessable: it names a line inside an output file its
+   * reader already holds, and every answered line gets one, so it comes from the thread's fast
+   * generator rather than the shared secure one (whose draws were 1.3% of the gateway's CPU samples
+   * in the overhead bench).
+   */
   public static String newRequestId() {
-    return "batch_req_" + random();
+    return "batch_req_" + fastRandom();
   }
 
   /**
@@ -74,6 +81,27 @@ public final class Ids {
         used = 0;
       }
       int b = bytes[used++] & 0xff;
+      if (b < UNBIASED) {
+        id[i++] = ALPHABET[b % ALPHABET.length];
+      }
+    }
+    return new String(id);
+  }
+
+  /** As {@link #random}, from {@link ThreadLocalRandom}: 24 of 62 characters, each as likely. */
+  private static String fastRandom() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    char[] id = new char[LENGTH];
+    long bits = 0;
+    int left = 0;
+    for (int i = 0; i < LENGTH; ) {
+      if (left == 0) {
+        bits = random.nextLong();
+        left = 8;
+      }
+      int b = (int) (bits & 0xff);
+      bits >>>= 8;
+      left--;
       if (b < UNBIASED) {
         id[i++] = ALPHABET[b % ALPHABET.length];
       }

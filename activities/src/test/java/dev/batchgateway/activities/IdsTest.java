@@ -25,11 +25,33 @@ class IdsTest {
   }
 
   @Test
-  void everyCharacterOfTheAlphabetIsEquallyLikely() {
+  void requestIdsFromManyThreadsNeverRepeat() throws Exception {
+    java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.List<Thread> threads = new java.util.ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      threads.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    for (int i = 0; i < 50_000; i++) {
+                      seen.add(Ids.newRequestId());
+                    }
+                  }));
+    }
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    assertThat(seen).hasSize(200_000);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"request", "file"})
+  void everyCharacterOfTheAlphabetIsEquallyLikely(String kind) {
     int[] counts = new int[128];
     int ids = 20_000;
     for (int i = 0; i < ids; i++) {
-      for (char c : Ids.newRequestId().substring("batch_req_".length()).toCharArray()) {
+      String id = kind.equals("request") ? Ids.newRequestId() : Ids.newFileId();
+      for (char c : id.substring(id.length() - 24).toCharArray()) {
         counts[c]++;
       }
     }
