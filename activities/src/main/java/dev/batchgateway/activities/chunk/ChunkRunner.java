@@ -1096,7 +1096,7 @@ public final class ChunkRunner {
       }
       try (FileStore.Pending pending = store.create(key)) {
         OutputStream out = pending.stream();
-        Segment.writeHeader(json, out, summary, crc.getValue());
+        Segment.writeHeader(out, summary, crc.getValue());
         if (gathered != null) {
           gathered.writeTo(out);
         } else {
