@@ -98,7 +98,7 @@ def profile(result, path):
     if not prof:
         return False
     per_req = result["figures"]["gateway_cpu_us_per_request"]["median"]
-    threads = result["runs"][-1]["thread_cpu_us_per_request"]
+    threads = (result.get("profile_run") or result["runs"][-1])["thread_cpu_us_per_request"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5))
     basis = prof.get("cpu_time_samples") or prof
     event = "CPUTimeSample" if prof.get("cpu_time_samples") else "ExecutionSample"

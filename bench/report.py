@@ -81,6 +81,10 @@ def headlines(r):
             f"(ratio {f['ratio_to_direct']:.2f})",
             f"overhead: gateway CPU {st(f['gateway_cpu_us_per_request'], 0, 'µs')} per request "
             f"vs {st(b['client_cpu_us_per_request'], 0, 'µs')} for the bare HTTP client",
+            *([f"overhead: whole stack (gateway, Temporal, PostgreSQL, Redis) "
+               f"{st(f['stack_cpu_us_per_request'], 0, 'µs')} per request, "
+               f"{f['stack_cpu_ratio_to_bare']:.2f}× the bare client's"]
+              if f.get("stack_cpu_us_per_request") else []),
             f"overhead: wall {st(f['wall_seconds'], 2, 's')}, history {st(f['history_events'], 0)} "
             f"events, lost {f['lost']}, duplicated {f['duplicated']}",
         ]
@@ -178,7 +182,7 @@ def img(r, name, alt, prefix="bench/"):
 
 def section_overhead(r):
     f, b, c = r["figures"], r["baseline"], r["config"]
-    g_rps, g_cpu = r["goals"]
+    g_rps, g_cpu, *g_stack = r["goals"]
     by = f["cpu_us_per_request_by_process"]
     total_us = sum(s["median"] for s in by.values())
     cores = r["runs"][0]["cpu"]["cores"]
@@ -193,7 +197,9 @@ def section_overhead(r):
         f"segments of {c['segment_lines']} lines), PostgreSQL and the Temporal dev server, all on "
         f"the same {cores} cores. A warm-up batch of {num(c['warmup_lines'])} lines runs first; then "
         f"one batch of {num(c['lines'])} small chat requests (`max_tokens` {c['max_tokens']}) is "
-        f"created and timed from create to `completed`, {c['reps']} times. Gateway CPU is "
+        f"created and timed from create to `completed`, {c['reps']} times, and once more with a "
+        f"JFR profile on (that run is left out of the figures: the profiler's threads cost CPU "
+        f"too). Gateway CPU is "
         f"utime+stime of the gateway JVM from `/proc/<pid>/stat` over the same window, divided by "
         f"the number of requests; the other processes are measured the same way.",
         "",
@@ -209,6 +215,11 @@ def section_overhead(r):
         f"| simulator CPU µs per request | {st(by.get('simulator'), 0)} | {num(b['simulator_cpu_us_per_request'])} |",
         f"| Temporal dev server CPU µs per request | {st(by.get('temporal'), 0)} | – |",
         f"| PostgreSQL CPU µs per request | {st(by.get('postgres'), 0)} | – |",
+        *([f"| Redis CPU µs per request | {st(by.get('redis'), 1)} | – |"] if by.get("redis") else []),
+        *([f"| whole stack CPU µs per request (gateway, Temporal, PostgreSQL, Redis) | "
+           f"{st(f['stack_cpu_us_per_request'], 0)} | {st(b['client_cpu_us_per_request'], 0)} (bare client) |",
+           f"| whole stack ÷ bare client CPU per request | {f['stack_cpu_ratio_to_bare']:.2f} | 1 |"]
+          if f.get("stack_cpu_us_per_request") else []),
         f"| wall time create → completed (s) | {st(f['wall_seconds'], 2)} | – |",
         f"| workflow history events | {st(f['history_events'], 0)} | – |",
         f"| machine busy (both cores) | {st(_pct_stat(f['machine_busy_share']), 0, '%')} | – |",
@@ -219,9 +230,11 @@ def section_overhead(r):
         "|---|---|---|---|",
         goal_row(g_rps, f"{num(g_rps['measured'])} req/s"),
         goal_row(g_cpu, f"{num(g_cpu['measured'])} µs"),
+        *[goal_row(g, f"{g['measured']:.2f} ×") for g in g_stack if g["measured"] is not None],
         "",
     ]
-    thr = r["runs"][-1]["thread_cpu_us_per_request"]
+    profiled_run = r.get("profile_run") or r["runs"][-1]
+    thr = profiled_run["thread_cpu_us_per_request"]
     jit = sum(v for k, v in thr.items() if "CompilerThre" in k)
     gc = sum(v for k, v in thr.items() if k.startswith(("GC Thread", "GN ")))
     gw = f["gateway_cpu_us_per_request"]["median"]
@@ -257,7 +270,7 @@ def section_overhead(r):
     prof = r.get("profile")
     if prof:
         per_req = f["gateway_cpu_us_per_request"]["median"]
-        threads = r["runs"][-1]["thread_cpu_us_per_request"]
+        threads = profiled_run["thread_cpu_us_per_request"]
         java_us = _java_thread_us(threads)
         cpu_prof = prof.get("cpu_time_samples") or {}
         basis = cpu_prof or prof
@@ -725,7 +738,12 @@ def section_capacity_drop(r):
         f"observed), or ±1 permit when that is wider: the limit is a whole number, and ±10% of a "
         f"limit under 10 would count any step of one permit as unsettled (the plain ±10% figure is "
         f"in the table too). Interactive TTFT p99 is computed over rolling {num(c['window_seconds'])} s "
-        f"windows of requests (by start time, 0.5 s steps); it has recovered at the start of the "
+        f"windows of requests (by start time, 0.5 s steps)"
+        + (f", long enough to hold at least {c['p99_min_requests']} requests at this rate (in a "
+           f"window of fewer the p99 is simply its slowest request; the figure for "
+           f"{num(c['short_window_seconds'])} s windows is in the table too)"
+           if c.get("p99_min_requests") else "")
+        + f"; it has recovered at the start of the "
         f"first window after the change from which every window stays within "
         f"{c['recovery_bound']:g}× the baseline.",
         "",
@@ -741,6 +759,10 @@ def section_capacity_drop(r):
         f"| interactive TTFT p99 recovery time (s) | {st(f['ttft_recovery_seconds'], 2)}"
         + (f"; not recovered within {num(f['observed_after_change_seconds'])} s in "
            f"{f['not_recovered']} run(s)" if f["not_recovered"] else "") + " |",
+        *([f"| the same over {num(c['short_window_seconds'])} s windows (their slowest request) (s) | "
+           f"{st(f['ttft_recovery_seconds_short_windows'], 2)} |"]
+          if f.get("ttft_recovery_seconds_short_windows") and c.get("short_window_seconds")
+          and c["short_window_seconds"] != c["window_seconds"] else []),
         f"| batch req/s before → after (last {num(c['tail_seconds'])} s of each) | "
         f"{st(f['batch_rps_before'], 1)} → {st(f['batch_rps_after'], 1)} |",
         f"| batch completed / lost / duplicated | {'yes' if f['batch_completed_all'] else '**no**'} / "
@@ -774,7 +796,9 @@ def section_limiter(r):
         f"`BGW_LIMITER=local` (permits in the JVM) and once with `BGW_LIMITER=redisson` (permits in "
         f"Redis, shared by all workers), alternating which goes first, {c['reps']} time(s); the "
         f"gateway restarts between them. CPU is utime+stime from `/proc` over the batch (create → "
-        f"completed) divided by the lines; Redis commands from `INFO stats`.",
+        f"completed) divided by the lines; Redis commands from `INFO stats`. A fresh JVM's JIT "
+        f"compiler is still busy after the warm-up and its share varies from start to start, so "
+        f"the table also gives the ratio without the compiler threads (from `/proc` per thread).",
         "",
         f"**Baseline.** {capital(r['baseline']['what'])}.",
         "",
@@ -789,6 +813,11 @@ def section_limiter(r):
         f"| requests/s | {st(f['requests_per_second_local'], 0)} | {st(f['requests_per_second_redisson'], 0)} |",
         f"| gateway CPU ratio redisson ÷ local (pairwise) | 1 | {st(f['gateway_cpu_ratio'], 3)} |",
         f"| gateway + Redis CPU ratio | 1 | {st(f['gateway_plus_redis_cpu_ratio'], 3)} |",
+        *([f"| of which JIT compiler threads, µs per request | "
+           f"{st(f['jit_cpu_us_per_request']['local'], 0)} | "
+           f"{st(f['jit_cpu_us_per_request']['redisson'], 0)} |",
+           f"| gateway CPU ratio without the JIT compiler threads | 1 | "
+           f"{st(f['gateway_cpu_ratio_without_jit'], 3)} |"] if f.get("jit_cpu_us_per_request") else []),
         f"| lost / duplicated | {f['lost']} / {f['duplicated']} | |",
         "",
         img(r, "limiter.png", "limiter overhead"),

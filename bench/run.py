@@ -59,7 +59,7 @@ MODES = {
                             batch_alone_seconds=10),
         "capacity_drop": dict(CAPACITY_DROP, pre_seconds=15, post_seconds=30, baseline_seconds=10,
                               batch_lines=3_000, reps=1),
-        "limiter": dict(lines=30_000, reps=2, warmup_lines=10_000, timeout=600),
+        "limiter": dict(lines=30_000, reps=3, warmup_lines=30_000, timeout=600),
         "deadlines": dict(DEADLINES, lines_per_batch=2_500, priority_lines=3_000),
     },
     "full": {
@@ -73,7 +73,7 @@ MODES = {
                             batch_alone_seconds=30),
         "capacity_drop": dict(CAPACITY_DROP, pre_seconds=30, post_seconds=60, baseline_seconds=30,
                               batch_lines=6_000, reps=2),
-        "limiter": dict(lines=50_000, reps=3, warmup_lines=20_000, timeout=900),
+        "limiter": dict(lines=50_000, reps=3, warmup_lines=40_000, timeout=900),
         "deadlines": dict(DEADLINES, lines_per_batch=6_000, priority_lines=6_000),
     },
 }
