@@ -3,17 +3,17 @@ package dev.batchgateway.service.resources;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchgateway.activities.ErrorText;
-import dev.batchgateway.activities.Ids;
+import dev.batchgateway.activities.model.ErrorText;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Ids;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.service.BatchLimits;
 import dev.batchgateway.service.api.BatchJson;
 import dev.batchgateway.service.api.ListPage;
 import dev.batchgateway.service.auth.ApiKeyFilter;
-import dev.batchgateway.service.db.BatchRow;
-import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiException;
+import dev.batchgateway.service.model.BatchRecord;
+import dev.batchgateway.service.port.ApiMetadataStore;
 import dev.batchgateway.temporal.BatchWorkflowClient;
 import dev.batchgateway.temporal.TemporalUnavailableException;
 import dev.batchgateway.workflows.BatchInput;
@@ -68,14 +68,14 @@ public class BatchesResource {
 
   private static final long DRAIN_LIMIT_BYTES = 16L * 1024 * 1024;
 
-  private final JdbiMetadataStore metadata;
+  private final ApiMetadataStore metadata;
   private final BatchWorkflowClient workflows;
   private final BatchLimits limits;
   private final ObjectMapper json;
   private final Clock clock;
 
   public BatchesResource(
-      JdbiMetadataStore metadata,
+      ApiMetadataStore metadata,
       BatchWorkflowClient workflows,
       BatchLimits limits,
       ObjectMapper json,
@@ -139,8 +139,8 @@ public class BatchesResource {
     }
 
     long expiresAt = now + windowLength.toSeconds();
-    BatchRow row =
-        new BatchRow(
+    BatchRecord row =
+        new BatchRecord(
             Ids.newBatchId(),
             tenant,
             endpoint,
@@ -245,14 +245,14 @@ public class BatchesResource {
     String tenant = ApiKeyFilter.tenant(request);
     int limit = Pagination.limit(limitParam, 1, 100, 20);
     String cursor = FilesResource.emptyToNull(after);
-    List<BatchRow> rows =
+    List<BatchRecord> rows =
         metadata
             .listBatches(tenant, cursor, limit)
             .orElseThrow(
                 () ->
                     ApiException.badRequest(
                         "No batch found with id '" + ErrorText.quote(after) + "'.", "after"));
-    return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRow::id);
+    return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRecord::id);
   }
 
   @GET
@@ -270,7 +270,7 @@ public class BatchesResource {
   @Consumes(MediaType.WILDCARD)
   public ObjectNode cancel(@Context ContainerRequestContext request, @PathParam("id") String id)
       throws InterruptedException {
-    BatchRow batch = find(request, id);
+    BatchRecord batch = find(request, id);
     switch (batch.status()) {
       case CANCELLING, CANCELLED -> {
         return BatchJson.render(json, batch);
@@ -280,7 +280,7 @@ public class BatchesResource {
     }
     requireEngine();
     workflows.cancel(id, "cancelled through the API");
-    BatchRow latest =
+    BatchRecord latest =
         awaitChange(
             request,
             id,
@@ -304,7 +304,7 @@ public class BatchesResource {
   public ObjectNode reprioritize(
       @Context ContainerRequestContext request, @PathParam("id") String id, InputStream body)
       throws IOException, InterruptedException {
-    BatchRow batch = find(request, id);
+    BatchRecord batch = find(request, id);
     JsonNode input = readBody(body);
     if (!input.has("priority")) {
       throw ApiException.badRequest("Missing required parameter: 'priority'.", "priority");
@@ -320,7 +320,7 @@ public class BatchesResource {
     }
     requireEngine();
     workflows.reprioritize(id, priority);
-    BatchRow latest = awaitChange(request, id, row -> row.priority() == priority);
+    BatchRecord latest = awaitChange(request, id, row -> row.priority() == priority);
     if (latest.priority() != priority && latest.status().isTerminal()) {
       throw ApiException.conflict(
           "Cannot change the priority of a batch with status '" + latest.status().wire() + "'.");
@@ -329,11 +329,11 @@ public class BatchesResource {
   }
 
   /** Polls the batch row until the workflow has recorded what was asked, for a few seconds. */
-  private BatchRow awaitChange(
-      ContainerRequestContext request, String id, java.util.function.Predicate<BatchRow> changed)
+  private BatchRecord awaitChange(
+      ContainerRequestContext request, String id, java.util.function.Predicate<BatchRecord> changed)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + WAIT_FOR_WORKFLOW_MILLIS;
-    BatchRow latest = find(request, id);
+    BatchRecord latest = find(request, id);
     while (!changed.test(latest) && System.currentTimeMillis() < deadline) {
       Thread.sleep(50);
       latest = find(request, id);
@@ -345,7 +345,7 @@ public class BatchesResource {
     return ApiException.conflict("Cannot cancel a batch with status '" + status.wire() + "'.");
   }
 
-  private BatchRow find(ContainerRequestContext request, String id) {
+  private BatchRecord find(ContainerRequestContext request, String id) {
     return metadata
         .findBatch(ApiKeyFilter.tenant(request), id)
         .orElseThrow(
