@@ -3,6 +3,7 @@ package dev.batchgateway.service.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.service.files.TestS3Server;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -216,14 +217,28 @@ class S3LargeBatchIT {
     throw new IllegalStateException(field + " not in /proc/" + pid + "/status");
   }
 
-  /** The worker's jvm.memory.heap.used gauge from its admin /metrics, in bytes. */
-  private static long heapUsed() throws Exception {
+  /**
+   * Two of the worker's gauges from its admin /metrics, in bytes: {@code jvm.memory.heap.used}
+   * (garbage included) and the old generation's {@code used-after-gc} (what survived the last
+   * collection), or -1 where the collector has no such pool.
+   */
+  private static long[] heap() throws Exception {
     HttpResponse<String> response =
         HTTP.send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.adminPort + "/metrics"))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
-    return Api.parse(response.body()).at("/gauges/jvm.memory.heap.used/value").asLong();
+    JsonNode gauges = Api.parse(response.body()).get("gauges");
+    long oldAfterGc = -1;
+    for (var names = gauges.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (name.startsWith("jvm.memory.pools.")
+          && name.contains("Old")
+          && name.endsWith(".used-after-gc")) {
+        oldAfterGc = gauges.get(name).get("value").asLong();
+      }
+    }
+    return new long[] {gauges.at("/jvm.memory.heap.used/value").asLong(), oldAfterGc};
   }
 
   @Test
@@ -233,11 +248,14 @@ class S3LargeBatchIT {
     assertThat(inputBytes).isBetween(190_000_000L, 200L * MIB);
 
     AtomicLong peakHeap = new AtomicLong();
+    AtomicLong peakOldAfterGc = new AtomicLong(-1);
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     sampler.scheduleAtFixedRate(
         () -> {
           try {
-            peakHeap.accumulateAndGet(heapUsed(), Math::max);
+            long[] heap = heap();
+            peakHeap.accumulateAndGet(heap[0], Math::max);
+            peakOldAfterGc.accumulateAndGet(heap[1], Math::max);
           } catch (Exception workerGone) {
             // its death is asserted below
           }
@@ -277,19 +295,25 @@ class S3LargeBatchIT {
           s3Client.listObjectsV2Paginator(b -> b.bucket(BUCKET)).contents().stream()
               .map(o -> o.key())
               .toList();
-      assertThat(keys).as("input and output live in the bucket").hasSizeGreaterThanOrEqualTo(2);
+      assertThat(keys)
+          .as("input and output are objects in the bucket")
+          .contains(
+              StorageKeys.file(TENANT, fileId),
+              StorageKeys.file(TENANT, batch.get("output_file_id").asText()));
     }
 
     System.out.printf(
         "S3LargeBatchIT: %d lines, input %d bytes, output %d bytes; worker -Xmx%dm: peak RSS"
-            + " (VmHWM) %d MiB, peak heap used %d MiB (sampled every 200 ms); API peak RSS %d"
-            + " MiB; upload %.1f s, batch %.1f s, download %.1f s%n",
+            + " (VmHWM) %d MiB, heap sampled every 200 ms: peak used %d MiB, peak old generation"
+            + " after GC %d MiB; API peak RSS %d MiB; upload %.1f s, batch %.1f s, download %.1f"
+            + " s%n",
         LINES,
         inputBytes,
         outputBytes,
         WORKER_HEAP / MIB,
         procStatusKib(worker.process.pid(), "VmHWM") / 1024,
         peakHeap.get() / MIB,
+        peakOldAfterGc.get() < 0 ? -1 : peakOldAfterGc.get() / MIB,
         procStatusKib(api.process.pid(), "VmHWM") / 1024,
         (uploaded - started) / 1e9,
         (finished - uploaded) / 1e9,
