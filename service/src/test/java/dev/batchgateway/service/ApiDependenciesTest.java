@@ -12,8 +12,9 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * The API depends on ports and the domain model only, so a store or engine can be swapped by
- * configuration without touching it; the application class is where adapters meet the resources.
+ * The API depends on ports and the domain model only, so a store or engine can be swapped without
+ * touching it; the application class is where adapters meet the resources. The domain records the
+ * workflows take ({@code BatchInput}, {@code BatchStatus}) are allowed, the Temporal client is not.
  */
 class ApiDependenciesTest {
   private static final JavaClasses CODE =
@@ -42,7 +43,7 @@ class ApiDependenciesTest {
           .as("are worker code");
 
   @Test
-  void resourcesSeeNoDatabaseAdaptersOrWorkerCode() {
+  void resourcesSeeNoDatabaseAdaptersWorkerCodeOrTemporalClient() {
     noClasses()
         .that()
         .resideInAPackage("dev.batchgateway.service.resources..")
@@ -53,6 +54,9 @@ class ApiDependenciesTest {
         .dependOnClassesThat(PORT_ADAPTERS)
         .orShould()
         .dependOnClassesThat(WORKER_CODE)
+        .orShould()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.batchgateway.temporal..", "io.temporal..")
         .check(CODE);
   }
 }

@@ -14,13 +14,11 @@ import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.errors.ApiException;
 import dev.batchgateway.service.model.BatchRecord;
 import dev.batchgateway.service.port.ApiMetadataStore;
-import dev.batchgateway.temporal.BatchWorkflowClient;
-import dev.batchgateway.temporal.TemporalUnavailableException;
+import dev.batchgateway.service.port.BatchEngine;
 import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import io.dropwizard.util.Duration;
-import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -69,19 +67,19 @@ public class BatchesResource {
   private static final long DRAIN_LIMIT_BYTES = 16L * 1024 * 1024;
 
   private final ApiMetadataStore metadata;
-  private final BatchWorkflowClient workflows;
+  private final BatchEngine engine;
   private final BatchLimits limits;
   private final ObjectMapper json;
   private final Clock clock;
 
   public BatchesResource(
       ApiMetadataStore metadata,
-      BatchWorkflowClient workflows,
+      BatchEngine engine,
       BatchLimits limits,
       ObjectMapper json,
       Clock clock) {
     this.metadata = metadata;
-    this.workflows = workflows;
+    this.engine = engine;
     this.limits = limits;
     this.json = json;
     this.clock = clock;
@@ -172,7 +170,7 @@ public class BatchesResource {
       throw ApiException.badRequest("No such File object: " + inputFileId, "input_file_id");
     }
     try {
-      workflows.start(
+      engine.start(
           new BatchInput(
               row.id(),
               tenant,
@@ -182,8 +180,6 @@ public class BatchesResource {
               priority,
               limits.getParallelChunks(),
               sortByPrefix));
-    } catch (WorkflowExecutionAlreadyStarted e) {
-      // An earlier try of this start reached Temporal: the workflow runs.
     } catch (RuntimeException e) {
       settleFailedStart(tenant, row.id(), e);
     }
@@ -197,8 +193,8 @@ public class BatchesResource {
    */
   private void requireEngine() {
     try {
-      workflows.requireReachable();
-    } catch (TemporalUnavailableException e) {
+      engine.requireReachable();
+    } catch (BatchEngine.UnavailableException e) {
       log.warn("Refusing a batch change: {}", e.getMessage());
       throw ApiException.unavailable(
           "The batch engine (Temporal) is not reachable right now; nothing was changed. Try"
@@ -213,7 +209,7 @@ public class BatchesResource {
   private void settleFailedStart(String tenant, String batchId, RuntimeException failure) {
     boolean exists;
     try {
-      exists = workflows.exists(batchId);
+      exists = engine.exists(batchId);
     } catch (RuntimeException e) {
       log.error(
           "Could not start the workflow of batch {}, nor tell whether it started",
@@ -279,7 +275,7 @@ public class BatchesResource {
       default -> {}
     }
     requireEngine();
-    workflows.cancel(id, "cancelled through the API");
+    engine.cancel(id, "cancelled through the API");
     BatchRecord latest =
         awaitChange(
             request,
@@ -319,7 +315,7 @@ public class BatchesResource {
       return BatchJson.render(json, batch);
     }
     requireEngine();
-    workflows.reprioritize(id, priority);
+    engine.reprioritize(id, priority);
     BatchRecord latest = awaitChange(request, id, row -> row.priority() == priority);
     if (latest.priority() != priority && latest.status().isTerminal()) {
       throw ApiException.conflict(
