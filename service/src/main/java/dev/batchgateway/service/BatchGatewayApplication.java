@@ -34,6 +34,7 @@ import dev.batchgateway.service.http.RequestIdFilter;
 import dev.batchgateway.service.http.SecurityHeadersFilter;
 import dev.batchgateway.service.inference.HttpInferenceClient;
 import dev.batchgateway.service.lifecycle.StartReconciler;
+import dev.batchgateway.service.lifecycle.TemporalBatchEngine;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.temporal.BatchWorker;
@@ -157,7 +158,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       BatchWorkflowClient workflows = new BatchWorkflowClient(temporal.client());
       environment
           .jersey()
-          .register(new BatchesResource(metadata, workflows, config.getBatches(), json, clock));
+          .register(
+              new BatchesResource(
+                  metadata, new TemporalBatchEngine(workflows), config.getBatches(), json, clock));
       environment
           .lifecycle()
           .manage(

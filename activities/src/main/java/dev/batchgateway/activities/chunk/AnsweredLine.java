@@ -8,7 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchgateway.activities.Ids;
+import dev.batchgateway.activities.model.Ids;
 import dev.batchgateway.activities.model.Usage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.batchgateway.activities.ErrorText;
+import dev.batchgateway.activities.model.ErrorText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;

@@ -2,7 +2,7 @@ package dev.batchgateway.activities.cleanup;
 
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.activities.port.CleanupStore;
 import dev.batchgateway.activities.port.CleanupStore.StoredObject;
 import dev.batchgateway.activities.port.FileStore;

@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import dev.batchgateway.activities.BatchSettings;
-import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.ErrorText;
 import java.io.IOException;
 import java.util.function.Predicate;
 

@@ -2,8 +2,8 @@ package dev.batchgateway.activities.plan;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
-import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.model.BatchError;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.activities.port.FileStore;
 import java.io.IOException;
 import java.io.InputStream;

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchgateway.activities.Ids;
-import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.chunk.CorruptSegmentException;
 import dev.batchgateway.activities.chunk.OutputLines;
 import dev.batchgateway.activities.chunk.Segment;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Ids;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;

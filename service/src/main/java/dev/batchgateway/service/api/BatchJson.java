@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchgateway.service.db.BatchRow;
+import dev.batchgateway.service.model.BatchRecord;
 
 /** Renders the OpenAI Batch object, every field present (null where unknown). */
 public final class BatchJson {
   private BatchJson() {}
 
-  public static ObjectNode render(ObjectMapper json, BatchRow batch) {
+  public static ObjectNode render(ObjectMapper json, BatchRecord batch) {
     ObjectNode node = json.createObjectNode();
     node.put("id", batch.id());
     node.put("object", "batch");

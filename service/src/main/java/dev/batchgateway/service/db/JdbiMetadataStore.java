@@ -10,6 +10,8 @@ import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.MetadataStore;
+import dev.batchgateway.service.model.BatchRecord;
+import dev.batchgateway.service.port.ApiMetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.RequestCounts;
@@ -26,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Files and batches in PostgreSQL. Every statement is scoped by tenant. */
-public final class JdbiMetadataStore implements MetadataStore {
+public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore {
   private static final String FILE_COLUMNS =
       "id, tenant, filename, purpose, bytes, created_at, expires_at, status, storage_key";
 
@@ -69,13 +71,12 @@ public final class JdbiMetadataStore implements MetadataStore {
 
   // ---- files
 
+  @Override
   public void insertFile(FileRecord file) {
     jdbi.useHandle(handle -> insertFile(handle, file));
   }
 
-  /** What a tenant stores: its live files (neither deleted nor expired) and their bytes. */
-  public record StorageUsage(long files, long bytes) {}
-
+  @Override
   public StorageUsage storageUsage(String tenant, long now) {
     return jdbi.withHandle(handle -> storageUsage(handle, tenant, now));
   }
@@ -98,6 +99,7 @@ public final class JdbiMetadataStore implements MetadataStore {
    * tenant take a transaction-scoped advisory lock in turn, so two at once cannot both take the
    * last room left.
    */
+  @Override
   public Optional<StorageUsage> insertFileWithinQuota(
       FileRecord file, long maxFiles, long maxBytes, long now) {
     return jdbi.inTransaction(
@@ -141,6 +143,7 @@ public final class JdbiMetadataStore implements MetadataStore {
   }
 
   /** A file as the API shows it: neither deleted nor expired at {@code now}. */
+  @Override
   public Optional<FileRecord> findLiveFile(String tenant, String fileId, long now) {
     return jdbi.withHandle(
         handle ->
@@ -164,6 +167,7 @@ public final class JdbiMetadataStore implements MetadataStore {
    * @param afterId cursor: the page starts after this file (which may since have been deleted)
    * @return up to {@code limit + 1} rows, so the caller can tell whether more follow
    */
+  @Override
   public Optional<List<FileRecord>> listFiles(
       String tenant, String purpose, String afterId, boolean ascending, int limit, long now) {
     return jdbi.withHandle(
@@ -203,6 +207,7 @@ public final class JdbiMetadataStore implements MetadataStore {
   }
 
   /** Marks a file deleted; returns false when there was no such live file. */
+  @Override
   public boolean deleteFile(String tenant, String fileId, long at) {
     return jdbi.withHandle(
             handle ->
@@ -248,7 +253,8 @@ public final class JdbiMetadataStore implements MetadataStore {
    *
    * @return false, with nothing inserted, when the input file was deleted meanwhile
    */
-  public boolean insertBatch(BatchRow batch) {
+  @Override
+  public boolean insertBatch(BatchRecord batch) {
     return jdbi.inTransaction(
         handle -> {
           boolean present =
@@ -293,6 +299,7 @@ public final class JdbiMetadataStore implements MetadataStore {
   public record UnstartedBatch(String tenant, String id, long createdAt) {}
 
   /** Records that Temporal accepted the batch's workflow. */
+  @Override
   public void markWorkflowStarted(String tenant, String batchId) {
     jdbi.useHandle(
         handle ->
@@ -353,6 +360,7 @@ public final class JdbiMetadataStore implements MetadataStore {
   }
 
   /** Removes a batch whose workflow could not be started, so no orphan row stays behind. */
+  @Override
   public void deleteBatch(String tenant, String batchId) {
     jdbi.useHandle(
         handle ->
@@ -363,7 +371,8 @@ public final class JdbiMetadataStore implements MetadataStore {
                 .execute());
   }
 
-  public Optional<BatchRow> findBatch(String tenant, String batchId) {
+  @Override
+  public Optional<BatchRecord> findBatch(String tenant, String batchId) {
     return jdbi.withHandle(
         handle ->
             handle
@@ -375,7 +384,8 @@ public final class JdbiMetadataStore implements MetadataStore {
   }
 
   /** Newest first; empty when the cursor names no batch of this tenant. */
-  public Optional<List<BatchRow>> listBatches(String tenant, String afterId, int limit) {
+  @Override
+  public Optional<List<BatchRecord>> listBatches(String tenant, String afterId, int limit) {
     return jdbi.withHandle(
         handle -> {
           Long afterSeq = null;
@@ -668,7 +678,7 @@ public final class JdbiMetadataStore implements MetadataStore {
         });
   }
 
-  private static BatchRow batchRow(ResultSet rs) throws SQLException {
+  private static BatchRecord batchRow(ResultSet rs) throws SQLException {
     BatchStatus status = BatchStatus.fromWire(rs.getString("status"));
     boolean live =
         status == BatchStatus.IN_PROGRESS
@@ -687,7 +697,7 @@ public final class JdbiMetadataStore implements MetadataStore {
             rs.getLong(prefix + "output_tokens"),
             rs.getLong(prefix + "reasoning_tokens"),
             rs.getLong(prefix + "total_tokens"));
-    return new BatchRow(
+    return new BatchRecord(
         rs.getString("id"),
         rs.getString("tenant"),
         rs.getString("endpoint"),

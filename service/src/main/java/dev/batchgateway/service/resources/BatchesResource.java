@@ -3,24 +3,22 @@ package dev.batchgateway.service.resources;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchgateway.activities.ErrorText;
-import dev.batchgateway.activities.Ids;
+import dev.batchgateway.activities.model.ErrorText;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Ids;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.service.BatchLimits;
 import dev.batchgateway.service.api.BatchJson;
 import dev.batchgateway.service.api.ListPage;
 import dev.batchgateway.service.auth.ApiKeyFilter;
-import dev.batchgateway.service.db.BatchRow;
-import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiException;
-import dev.batchgateway.temporal.BatchWorkflowClient;
-import dev.batchgateway.temporal.TemporalUnavailableException;
+import dev.batchgateway.service.model.BatchRecord;
+import dev.batchgateway.service.port.ApiMetadataStore;
+import dev.batchgateway.service.port.BatchEngine;
 import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import io.dropwizard.util.Duration;
-import io.temporal.client.WorkflowExecutionAlreadyStarted;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -68,20 +66,20 @@ public class BatchesResource {
 
   private static final long DRAIN_LIMIT_BYTES = 16L * 1024 * 1024;
 
-  private final JdbiMetadataStore metadata;
-  private final BatchWorkflowClient workflows;
+  private final ApiMetadataStore metadata;
+  private final BatchEngine engine;
   private final BatchLimits limits;
   private final ObjectMapper json;
   private final Clock clock;
 
   public BatchesResource(
-      JdbiMetadataStore metadata,
-      BatchWorkflowClient workflows,
+      ApiMetadataStore metadata,
+      BatchEngine engine,
       BatchLimits limits,
       ObjectMapper json,
       Clock clock) {
     this.metadata = metadata;
-    this.workflows = workflows;
+    this.engine = engine;
     this.limits = limits;
     this.json = json;
     this.clock = clock;
@@ -139,8 +137,8 @@ public class BatchesResource {
     }
 
     long expiresAt = now + windowLength.toSeconds();
-    BatchRow row =
-        new BatchRow(
+    BatchRecord row =
+        new BatchRecord(
             Ids.newBatchId(),
             tenant,
             endpoint,
@@ -172,7 +170,7 @@ public class BatchesResource {
       throw ApiException.badRequest("No such File object: " + inputFileId, "input_file_id");
     }
     try {
-      workflows.start(
+      engine.start(
           new BatchInput(
               row.id(),
               tenant,
@@ -182,8 +180,6 @@ public class BatchesResource {
               priority,
               limits.getParallelChunks(),
               sortByPrefix));
-    } catch (WorkflowExecutionAlreadyStarted e) {
-      // An earlier try of this start reached Temporal: the workflow runs.
     } catch (RuntimeException e) {
       settleFailedStart(tenant, row.id(), e);
     }
@@ -197,8 +193,8 @@ public class BatchesResource {
    */
   private void requireEngine() {
     try {
-      workflows.requireReachable();
-    } catch (TemporalUnavailableException e) {
+      engine.requireReachable();
+    } catch (BatchEngine.UnavailableException e) {
       log.warn("Refusing a batch change: {}", e.getMessage());
       throw ApiException.unavailable(
           "The batch engine (Temporal) is not reachable right now; nothing was changed. Try"
@@ -213,7 +209,7 @@ public class BatchesResource {
   private void settleFailedStart(String tenant, String batchId, RuntimeException failure) {
     boolean exists;
     try {
-      exists = workflows.exists(batchId);
+      exists = engine.exists(batchId);
     } catch (RuntimeException e) {
       log.error(
           "Could not start the workflow of batch {}, nor tell whether it started",
@@ -245,14 +241,14 @@ public class BatchesResource {
     String tenant = ApiKeyFilter.tenant(request);
     int limit = Pagination.limit(limitParam, 1, 100, 20);
     String cursor = FilesResource.emptyToNull(after);
-    List<BatchRow> rows =
+    List<BatchRecord> rows =
         metadata
             .listBatches(tenant, cursor, limit)
             .orElseThrow(
                 () ->
                     ApiException.badRequest(
                         "No batch found with id '" + ErrorText.quote(after) + "'.", "after"));
-    return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRow::id);
+    return ListPage.of(rows, limit, row -> BatchJson.render(json, row), BatchRecord::id);
   }
 
   @GET
@@ -270,7 +266,7 @@ public class BatchesResource {
   @Consumes(MediaType.WILDCARD)
   public ObjectNode cancel(@Context ContainerRequestContext request, @PathParam("id") String id)
       throws InterruptedException {
-    BatchRow batch = find(request, id);
+    BatchRecord batch = find(request, id);
     switch (batch.status()) {
       case CANCELLING, CANCELLED -> {
         return BatchJson.render(json, batch);
@@ -279,8 +275,8 @@ public class BatchesResource {
       default -> {}
     }
     requireEngine();
-    workflows.cancel(id, "cancelled through the API");
-    BatchRow latest =
+    engine.cancel(id, "cancelled through the API");
+    BatchRecord latest =
         awaitChange(
             request,
             id,
@@ -304,7 +300,7 @@ public class BatchesResource {
   public ObjectNode reprioritize(
       @Context ContainerRequestContext request, @PathParam("id") String id, InputStream body)
       throws IOException, InterruptedException {
-    BatchRow batch = find(request, id);
+    BatchRecord batch = find(request, id);
     JsonNode input = readBody(body);
     if (!input.has("priority")) {
       throw ApiException.badRequest("Missing required parameter: 'priority'.", "priority");
@@ -319,8 +315,8 @@ public class BatchesResource {
       return BatchJson.render(json, batch);
     }
     requireEngine();
-    workflows.reprioritize(id, priority);
-    BatchRow latest = awaitChange(request, id, row -> row.priority() == priority);
+    engine.reprioritize(id, priority);
+    BatchRecord latest = awaitChange(request, id, row -> row.priority() == priority);
     if (latest.priority() != priority && latest.status().isTerminal()) {
       throw ApiException.conflict(
           "Cannot change the priority of a batch with status '" + latest.status().wire() + "'.");
@@ -329,11 +325,11 @@ public class BatchesResource {
   }
 
   /** Polls the batch row until the workflow has recorded what was asked, for a few seconds. */
-  private BatchRow awaitChange(
-      ContainerRequestContext request, String id, java.util.function.Predicate<BatchRow> changed)
+  private BatchRecord awaitChange(
+      ContainerRequestContext request, String id, java.util.function.Predicate<BatchRecord> changed)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + WAIT_FOR_WORKFLOW_MILLIS;
-    BatchRow latest = find(request, id);
+    BatchRecord latest = find(request, id);
     while (!changed.test(latest) && System.currentTimeMillis() < deadline) {
       Thread.sleep(50);
       latest = find(request, id);
@@ -345,7 +341,7 @@ public class BatchesResource {
     return ApiException.conflict("Cannot cancel a batch with status '" + status.wire() + "'.");
   }
 
-  private BatchRow find(ContainerRequestContext request, String id) {
+  private BatchRecord find(ContainerRequestContext request, String id) {
     return metadata
         .findBatch(ApiKeyFilter.tenant(request), id)
         .orElseThrow(

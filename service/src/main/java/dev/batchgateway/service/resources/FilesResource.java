@@ -1,9 +1,9 @@
 package dev.batchgateway.service.resources;
 
-import dev.batchgateway.activities.ErrorText;
-import dev.batchgateway.activities.Ids;
-import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.ErrorText;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Ids;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.port.SizeLimitExceededException;
 import dev.batchgateway.service.BatchLimits;
@@ -11,11 +11,11 @@ import dev.batchgateway.service.api.DeletedFile;
 import dev.batchgateway.service.api.FileObject;
 import dev.batchgateway.service.api.ListPage;
 import dev.batchgateway.service.auth.ApiKeyFilter;
-import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.errors.ApiException;
 import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.multipart.MalformedMultipartException;
 import dev.batchgateway.service.multipart.MultipartReader;
+import dev.batchgateway.service.port.ApiMetadataStore;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -51,14 +51,14 @@ public class FilesResource {
   private static final long BATCH_FILE_EXPIRY_SECONDS = 2_592_000;
   private static final int MAX_FIELD_BYTES = 4096;
 
-  private final JdbiMetadataStore metadata;
+  private final ApiMetadataStore metadata;
   private final FileStore store;
   private final BatchLimits limits;
   private final StorageQuota quota;
   private final Clock clock;
 
   public FilesResource(
-      JdbiMetadataStore metadata,
+      ApiMetadataStore metadata,
       FileStore store,
       BatchLimits limits,
       StorageQuota quota,
@@ -168,7 +168,7 @@ public class FilesResource {
               FileRecord.STATUS_PROCESSED,
               key);
       if (ownLimits.any()) {
-        Optional<JdbiMetadataStore.StorageUsage> over =
+        Optional<ApiMetadataStore.StorageUsage> over =
             metadata.insertFileWithinQuota(file, ownLimits.maxFiles(), ownLimits.maxBytes(), now);
         if (over.isPresent()) {
           checkQuota(tenant, ownLimits, bytes, over.get());
@@ -194,7 +194,7 @@ public class FilesResource {
    * bytes} that would take the tenant past a limit.
    */
   private static void checkQuota(
-      String tenant, StorageQuota.Limits limits, long bytes, JdbiMetadataStore.StorageUsage usage) {
+      String tenant, StorageQuota.Limits limits, long bytes, ApiMetadataStore.StorageUsage usage) {
     String message = null;
     if (limits.maxFiles() > 0 && usage.files() + 1 > limits.maxFiles()) {
       message =

@@ -1,10 +1,13 @@
 package dev.batchgateway.service.files;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -15,22 +18,47 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * A real S3 server for tests: S3Proxy in this process on a free port, objects in memory, requests
- * signed and checked with one fixed key pair.
+ * signed and checked with one fixed key pair. Run as a program ({@code TestS3Server DIR
+ * ENDPOINT_FILE}) it keeps its objects in a folder instead, so a test can give it a JVM of its own.
  */
 public final class TestS3Server implements AutoCloseable {
   public static final String ACCESS_KEY = "gateway-test";
   public static final String SECRET_KEY = "gateway-test-secret";
 
-  private final BlobStore objects = new TransientNio2BlobStore();
+  private final BlobStore objects;
   private S3Proxy server;
   private int port;
 
-  private TestS3Server() {}
+  private TestS3Server(BlobStore objects) {
+    this.objects = objects;
+  }
 
   public static TestS3Server start() {
-    TestS3Server s3 = new TestS3Server();
+    TestS3Server s3 = new TestS3Server(new TransientNio2BlobStore());
     s3.server = s3.listen(0);
     return s3;
+  }
+
+  /** A server whose objects are files under {@code dir}, so their size costs no heap. */
+  public static TestS3Server startOnDisk(Path dir) {
+    TestS3Server s3 = new TestS3Server(new FilesystemNio2BlobStore(dir.toString()));
+    s3.server = s3.listen(0);
+    return s3;
+  }
+
+  /**
+   * Serves the folder {@code args[0]} until killed, and once it listens writes its endpoint to the
+   * file {@code args[1]}.
+   */
+  public static void main(String[] args) throws Exception {
+    Path dir = Path.of(args[0]);
+    Files.createDirectories(dir);
+    TestS3Server s3 = startOnDisk(dir);
+    Path ready = Path.of(args[1]);
+    Path partial = Path.of(args[1] + ".tmp");
+    Files.writeString(partial, s3.endpoint());
+    Files.move(partial, ready, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Thread.currentThread().join();
   }
 
   /**
@@ -78,9 +106,14 @@ public final class TestS3Server implements AutoCloseable {
 
   /** A client of this server, as the gateway's S3 store would build one. */
   public S3Client client() {
+    return client(endpoint());
+  }
+
+  /** A client of the S3 server at {@code endpoint} that takes this class's key pair. */
+  public static S3Client client(String endpoint) {
     return S3Client.builder()
         .httpClient(UrlConnectionHttpClient.create())
-        .endpointOverride(URI.create(endpoint()))
+        .endpointOverride(URI.create(endpoint))
         .forcePathStyle(true)
         .region(Region.US_EAST_1)
         .credentialsProvider(

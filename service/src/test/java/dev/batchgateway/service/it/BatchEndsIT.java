@@ -3,7 +3,7 @@ package dev.batchgateway.service.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.batchgateway.activities.StorageKeys;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.service.BatchGatewayConfiguration;
 import dev.batchgateway.service.files.FilesystemFileStoreFactory;
 import io.dropwizard.testing.ConfigOverride;

@@ -3,16 +3,16 @@ package dev.batchgateway.service.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.batchgateway.activities.Ids;
-import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.cleanup.CleanupActivitiesImpl;
 import dev.batchgateway.activities.model.FileRecord;
+import dev.batchgateway.activities.model.Ids;
+import dev.batchgateway.activities.model.StorageKeys;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.activities.port.FileStore;
 import dev.batchgateway.activities.store.FilesystemFileStore;
-import dev.batchgateway.service.db.BatchRow;
 import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
+import dev.batchgateway.service.model.BatchRecord;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
 import dev.batchgateway.workflows.cleanup.CleanupRequest;
@@ -234,8 +234,8 @@ class CleanupWorkflowIT {
   }
 
   /** What BatchesResource inserts for a new batch on {@code inputFileId}. */
-  private BatchRow newBatch(String inputFileId) {
-    return new BatchRow(
+  private BatchRecord newBatch(String inputFileId) {
+    return new BatchRecord(
         Ids.newBatchId(),
         tenant,
         "/v1/chat/completions",
@@ -269,7 +269,7 @@ class CleanupWorkflowIT {
     // Cleanup first: the create that comes after finds its input gone and inserts nothing.
     String lost = file("batch", t0 - 10);
     assertThat(cleanup.expireFiles(t0, 10)).isEqualTo(1);
-    BatchRow late = newBatch(lost);
+    BatchRecord late = newBatch(lost);
     assertThat(metadata.insertBatch(late)).isFalse();
     assertThat(batchExists(late.id())).isFalse();
 
@@ -282,7 +282,7 @@ class CleanupWorkflowIT {
       create.rollback();
     }
     // Once that create committed its batch, the file is its input and stays.
-    BatchRow kept = newBatch(held);
+    BatchRecord kept = newBatch(held);
     assertThat(metadata.insertBatch(kept)).isTrue();
     assertThat(cleanup.expireFiles(t0, 10)).isZero();
     assertThat(fileDeleted(held)).isFalse();

@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchgateway.activities.Ids;
+import dev.batchgateway.activities.model.Ids;
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.service.BatchGatewayConfiguration;
-import dev.batchgateway.service.db.BatchRow;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.lifecycle.StartReconciler;
+import dev.batchgateway.service.model.BatchRecord;
 import dev.batchgateway.temporal.BatchWorkflowClient;
 import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
@@ -80,10 +80,10 @@ class CreateIsAtomicIT {
   }
 
   /** What a create leaves behind when its process dies right after the insert. */
-  private BatchRow insertAsACrashedCreateWould(String fileId, long ageSeconds) {
+  private BatchRecord insertAsACrashedCreateWould(String fileId, long ageSeconds) {
     long createdAt = Clock.systemUTC().instant().getEpochSecond() - ageSeconds;
-    BatchRow row =
-        new BatchRow(
+    BatchRecord row =
+        new BatchRecord(
             Ids.newBatchId(),
             TENANT,
             "/v1/chat/completions",
@@ -115,7 +115,7 @@ class CreateIsAtomicIT {
   @Test
   void aRowWhoseWorkflowNeverStartedIsFailedWithAReasonNotLeftValidating() throws Exception {
     String fileId = api.uploadBatchFile(Lines.chatFile(3, 1, TestStack.model()));
-    BatchRow row = insertAsACrashedCreateWould(fileId, 600);
+    BatchRecord row = insertAsACrashedCreateWould(fileId, 600);
     assertThat(json.readTree(api.get("/v1/batches/" + row.id()).body()).path("status").asText())
         .isEqualTo("validating");
 
@@ -132,7 +132,7 @@ class CreateIsAtomicIT {
   @Test
   void aWorkflowStartedWhoseStartWasNeverRecordedRunsToTheEnd() throws Exception {
     String fileId = api.uploadBatchFile(Lines.chatFile(4, 2, TestStack.model()));
-    BatchRow row = insertAsACrashedCreateWould(fileId, 600);
+    BatchRecord row = insertAsACrashedCreateWould(fileId, 600);
     // The start reached Temporal, the answer did not reach the API (a timeout, a crash).
     workflows.start(
         new BatchInput(row.id(), TENANT, row.endpoint(), fileId, row.expiresAt(), 0, 1, true));

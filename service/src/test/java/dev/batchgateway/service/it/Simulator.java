@@ -72,6 +72,33 @@ final class Simulator implements AutoCloseable {
         "http://127.0.0.1:" + port);
   }
 
+  /**
+   * An engine that answers each chat request with its last message and no latency, so answers are
+   * as large as the prompts; the context window is large enough for prompts of several KiB.
+   */
+  static Simulator startEcho(int maxNumSeqs, Path log) throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    return launch(
+        List.of(
+            binary().toString(),
+            "--port",
+            String.valueOf(port),
+            "--model",
+            MODEL,
+            "--force-dummy-tokenizer",
+            "--mode",
+            "echo",
+            "--max-model-len",
+            "65536",
+            "--max-num-seqs",
+            String.valueOf(maxNumSeqs)),
+        log,
+        "http://127.0.0.1:" + port);
+  }
+
   /** Kills the process at once, as a crash would: its port refuses connections from then on. */
   void kill() throws InterruptedException {
     process.destroyForcibly().waitFor();

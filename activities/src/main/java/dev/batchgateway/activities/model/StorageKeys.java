@@ -1,4 +1,4 @@
-package dev.batchgateway.activities;
+package dev.batchgateway.activities.model;
 
 /** Where each kind of object lives in the file store. Every key starts with the tenant. */
 public final class StorageKeys {

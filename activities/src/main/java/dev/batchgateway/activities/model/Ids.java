@@ -1,4 +1,4 @@
-package dev.batchgateway.activities;
+package dev.batchgateway.activities.model;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,4 +1,4 @@
-package dev.batchgateway.service.db;
+package dev.batchgateway.service.model;
 
 import dev.batchgateway.activities.model.Usage;
 import dev.batchgateway.workflows.BatchStatus;
@@ -8,7 +8,7 @@ import dev.batchgateway.workflows.RequestCounts;
  * A batch as stored. {@code metadata} and {@code errors} are JSON text. For a running batch the
  * counts and usage are the live sums over its chunks.
  */
-public record BatchRow(
+public record BatchRecord(
     String id,
     String tenant,
     String endpoint,
