@@ -337,7 +337,7 @@ class ChunkRunnerTest {
     assertThat(saved.success()).isTrue();
     assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
     assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-1-3");
-    assertThat(metrics.meter("batch.requests.retried").getCount()).isEqualTo(2);
+    assertThat(metrics.counter("batch_gateway_request_retries_total").getCount()).isEqualTo(2);
   }
 
   @Test
@@ -446,8 +446,15 @@ class ChunkRunnerTest {
 
     assertThat(outcome).isEqualTo(new ChunkOutcome(0, 2, 0));
     assertThat(client.attempts("r-1")).isEqualTo(7).isGreaterThan(MAX_ATTEMPTS);
-    assertThat(metrics.meter("inference.pool-m1.circuit.opens").getCount()).isPositive();
-    assertThat(metrics.getGauges().get("inference.pool-m1.circuit.state").getValue()).isEqualTo(0);
+    assertThat(
+            metrics.counter("batch_gateway_inference_circuit_opens_total[pool=pool-m1]").getCount())
+        .isPositive();
+    assertThat(
+            metrics
+                .getGauges()
+                .get("batch_gateway_inference_circuit_state[pool=pool-m1]")
+                .getValue())
+        .isEqualTo(0);
   }
 
   @Test
