@@ -83,12 +83,12 @@ public final class PrometheusExposition {
               "code",
               1),
           new Rule(
-              "io\\.dropwizard\\.db\\.ManagedPooledDataSource\\.[^.]+\\.(active|idle)",
+              "io\\.dropwizard\\.db\\.ManagedPooledDataSource\\..+\\.(active|idle)",
               "batch_gateway_db_connections",
               "state",
               1),
           new Rule(
-              "io\\.dropwizard\\.db\\.ManagedPooledDataSource\\.[^.]+\\.waiting",
+              "io\\.dropwizard\\.db\\.ManagedPooledDataSource\\..+\\.waiting",
               "batch_gateway_db_connection_waiters"));
 
   private PrometheusExposition() {}
