@@ -15,6 +15,7 @@ import dev.batchgateway.activities.ErrorText;
 import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.StorageKeys;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.metrics.BucketHistogram;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.Usage;
@@ -338,6 +339,28 @@ class ChunkRunnerTest {
     assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
     assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-1-3");
     assertThat(metrics.counter("batch_gateway_request_retries_total").getCount()).isEqualTo(2);
+    assertThat(metrics.counter("batch_gateway_requests_total[result=succeeded]").getCount())
+        .isEqualTo(4);
+    assertThat(
+            metrics
+                .counter("batch_gateway_inference_requests_total[pool=pool-m1,outcome=overloaded]")
+                .getCount())
+        .isEqualTo(2);
+    assertThat(
+            metrics
+                .counter("batch_gateway_inference_requests_total[pool=pool-m1,outcome=success]")
+                .getCount())
+        .isEqualTo(4);
+    assertThat(histogram("batch_gateway_inference_request_duration_seconds[pool=pool-m1]"))
+        .isEqualTo(6);
+    assertThat(histogram("batch_gateway_permit_wait_seconds[pool=pool-m1]")).isEqualTo(6);
+    assertThat(metrics.counter("batch_gateway_chunks_ended_total[outcome=completed]").getCount())
+        .isEqualTo(1);
+    assertThat(metrics.getGauges().get("batch_gateway_chunks_running").getValue()).isEqualTo(0);
+  }
+
+  private long histogram(String name) {
+    return ((BucketHistogram) metrics.getMetrics().get(name)).getCount();
   }
 
   @Test

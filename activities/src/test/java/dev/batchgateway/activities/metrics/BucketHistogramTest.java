@@ -1,0 +1,45 @@
+package dev.batchgateway.activities.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.codahale.metrics.MetricRegistry;
+import org.junit.jupiter.api.Test;
+
+class BucketHistogramTest {
+  @Test
+  void aValueOnABoundCountsInThatBucketAndLargerOnesInInf() {
+    BucketHistogram histogram = BucketHistogram.ofNanos(new double[] {0.001, 0.01});
+
+    histogram.observe(1_000_000); // exactly 1 ms
+    histogram.observe(1_000_001);
+    histogram.observe(50_000_000);
+
+    assertThat(histogram.cumulativeCounts()).containsExactly(1, 2, 3);
+    assertThat(histogram.getCount()).isEqualTo(3);
+    assertThat(histogram.sum()).isEqualTo(0.052000001);
+  }
+
+  @Test
+  void oneNameIsOneHistogram() {
+    MetricRegistry registry = new MetricRegistry();
+    BucketHistogram first =
+        BucketHistogram.registerNanos(registry, "x_seconds", BucketHistogram.LATENCY_SECONDS);
+    BucketHistogram second =
+        BucketHistogram.registerNanos(registry, "x_seconds", BucketHistogram.LATENCY_SECONDS);
+    assertThat(second).isSameAs(first);
+  }
+
+  @Test
+  void boundsMustIncrease() {
+    assertThatThrownBy(() -> BucketHistogram.of(new double[] {1, 1}))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void labelValuesCannotBreakTheName() {
+    assertThat(MetricNames.labeled("f", "pool", "a,b=c]", "outcome", "x"))
+        .isEqualTo("f[pool=a_b_c_,outcome=x]");
+    assertThat(MetricNames.labeled("f")).isEqualTo("f");
+  }
+}
