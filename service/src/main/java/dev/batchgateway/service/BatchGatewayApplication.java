@@ -88,6 +88,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
 
   @Override
   public void initialize(Bootstrap<BatchGatewayConfiguration> bootstrap) {
+    // The JVM's gauges (heap, GC, threads) are registered when the command line runs; here too,
+    // so an application started by the test support exposes what production does (once only).
+    bootstrap.registerMetrics();
     bootstrap.setConfigurationSourceProvider(
         new SubstitutingSourceProvider(
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));

@@ -38,6 +38,9 @@ public final class DropwizardStatsReporter implements StatsReporter {
 
   private static final String OWN_PREFIX = "batch_gateway_";
 
+  /** The value the SDK gives a tag that does not apply to a metric; such a tag is left out. */
+  private static final String NOT_APPLICABLE = "none";
+
   /** Histograms arrive as bucket counts; each bucket is replayed at most this often. */
   private static final long MAX_SAMPLES_PER_BUCKET = 1000;
 
@@ -59,7 +62,8 @@ public final class DropwizardStatsReporter implements StatsReporter {
     if (tags != null) {
       tags.forEach(
           (key, value) -> {
-            if (keep.contains(key)) {
+            // The SDK gives every metric every tag, "none" where it does not apply.
+            if (keep.contains(key) && !NOT_APPLICABLE.equals(value) && !value.isEmpty()) {
               kept.put(key, value);
             }
           });

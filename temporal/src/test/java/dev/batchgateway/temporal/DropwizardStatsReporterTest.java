@@ -38,6 +38,11 @@ class DropwizardStatsReporterTest {
         .isEqualTo("temporal_request[namespace=default,operation=PollTask]");
     assertThat(
             DropwizardStatsReporter.name(
+                "temporal_num_pollers",
+                Map.of("namespace", "default", "activity_type", "none", "poller_type", "")))
+        .isEqualTo("temporal_num_pollers[namespace=default]");
+    assertThat(
+            DropwizardStatsReporter.name(
                 "batch_gateway_batches_ended",
                 Map.of(
                     "namespace", "default",
