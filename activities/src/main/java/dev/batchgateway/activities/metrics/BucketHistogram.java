@@ -1,7 +1,7 @@
 package dev.batchgateway.activities.metrics;
 
 import com.codahale.metrics.Counting;
-import com.codahale.metrics.Metric;
+import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import java.util.Arrays;
 import java.util.concurrent.atomic.LongAdder;
@@ -11,9 +11,13 @@ import java.util.concurrent.atomic.LongAdder;
  * observation adds one to the first bucket whose upper bound it does not exceed, and to the sum. An
  * observation is a binary search over a dozen bounds and two {@link LongAdder} increments, cheap
  * enough for every inference request (a Dropwizard {@code Timer} takes a lock in its reservoir).
- * Values are kept in nanoseconds or plain units and exposed divided by {@link #unitDivisor()}.
+ * Values are kept in nanoseconds or plain units and exposed in seconds or those units.
+ *
+ * <p>It is a {@link Gauge} of its count to Dropwizard: a registry with listeners (the JMX reporter
+ * Dropwizard starts) refuses metric types it does not know. The admin port's Prometheus exposition
+ * knows it and writes its buckets.
  */
-public final class BucketHistogram implements Metric, Counting {
+public final class BucketHistogram implements Gauge<Long>, Counting {
   /** Bounds for request latencies, in seconds. */
   public static final double[] LATENCY_SECONDS = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
@@ -101,6 +105,12 @@ public final class BucketHistogram implements Metric, Counting {
   /** The sum of every observation, in the exposed unit. */
   public double sum() {
     return sum.sum() / divisor;
+  }
+
+  /** The count, for Dropwizard's JSON and JMX. */
+  @Override
+  public Long getValue() {
+    return getCount();
   }
 
   @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.MetricRegistryListener;
 import org.junit.jupiter.api.Test;
 
 class BucketHistogramTest {
@@ -28,6 +29,16 @@ class BucketHistogramTest {
     BucketHistogram second =
         BucketHistogram.registerNanos(registry, "x_seconds", BucketHistogram.LATENCY_SECONDS);
     assertThat(second).isSameAs(first);
+  }
+
+  @Test
+  void aRegistryWithListenersTakesIt() {
+    MetricRegistry registry = new MetricRegistry();
+    registry.addListener(new MetricRegistryListener.Base() {});
+    BucketHistogram histogram =
+        BucketHistogram.registerNanos(registry, "y_seconds", BucketHistogram.WAIT_SECONDS);
+    histogram.observe(5);
+    assertThat(registry.getGauges().get("y_seconds").getValue()).isEqualTo(1L);
   }
 
   @Test
