@@ -1,7 +1,7 @@
 """Run one batch against a running gateway and report what it cost.
 
 Generates an input file, uploads it, creates the batch, and while it runs samples the
-gateway's heap (Dropwizard's /metrics on the admin port). Prints one JSON object:
+gateway's heap (Dropwizard's /metrics.json on the admin port). Prints one JSON object:
 wall time from create to completed, requests per second, peak sampled heap, and the
 workflow's history length (read with the Temporal CLI).
 

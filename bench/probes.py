@@ -1,5 +1,5 @@
 """What the scenarios read while they run: CPU time of processes and threads from /proc,
-the simulator's Prometheus /metrics, the gateway's Dropwizard /metrics, machine facts."""
+the simulator's Prometheus /metrics, the gateway's Dropwizard /metrics.json, machine facts."""
 
 import json
 import os
@@ -102,13 +102,39 @@ def sim_counters(sim_url):
 
 
 def dropwizard(admin_url, timeout=3):
-    with urllib.request.urlopen(admin_url.rstrip("/") + "/metrics", timeout=timeout) as r:
+    """Dropwizard's JSON of the gateway's registry (the admin port's /metrics is Prometheus text)."""
+    with urllib.request.urlopen(admin_url.rstrip("/") + "/metrics.json", timeout=timeout) as r:
         return json.load(r)
+
+
+# The gateway names a metric family[label=value] in its registry (docs/metrics.md); the bench
+# keeps its older keys: capacity.<pool>.<gauge> and succeeded/failed/retried.
+_LABELED = re.compile(r"^([a-z_]+)\[(.*)\]$")
+_OLD_GAUGE = {"estimate": "capacity_estimate", "kv_cache_usage_ratio": "kv_cache_usage"}
+
+
+def _labels(name):
+    m = _LABELED.match(name)
+    if not m:
+        return name, {}
+    return m.group(1), dict(p.split("=", 1) for p in m.group(2).split(",") if "=" in p)
+
+
+def request_counts(metrics):
+    """{"succeeded": n, "failed": n, "retried": n} from Dropwizard's JSON of the gateway."""
+    out = {}
+    for name, c in metrics.get("counters", {}).items():
+        family, labels = _labels(name)
+        if family == "batch_gateway_requests_total" and labels.get("result"):
+            out[labels["result"]] = c.get("count", 0)
+        elif family == "batch_gateway_request_retries_total":
+            out["retried"] = c.get("count", 0)
+    return out
 
 
 class HeapSampler(threading.Thread):
     """Samples the heap of one or more gateways every `interval` seconds from Dropwizard's
-    /metrics: jvm.memory.heap.used (garbage included, so it rises and falls with
+    /metrics.json: jvm.memory.heap.used (garbage included, so it rises and falls with
     allocation) and the old generation's occupancy right after the last GC
     (jvm.memory.pools.<old gen>.used-after-gc), which is what the JVM actually retains."""
 
@@ -228,7 +254,7 @@ def machine():
 
 # -- capacity timeline ------------------------------------------------------------------
 
-CAPACITY_PREFIX = "capacity."
+CAPACITY_FAMILY = "batch_gateway_capacity_"
 ENGINE_METRICS = {
     "vllm:num_requests_running": "running",
     "vllm:num_requests_waiting": "waiting",
@@ -249,16 +275,21 @@ def engine_gauges(sim_url, timeout=2):
 
 
 def capacity_gauges(admin_url, timeout=2):
-    """The gateway's adaptive-capacity gauges and request meters from its Dropwizard
-    /metrics: {"gauges": {"capacity.default.limit": 24, ...}, "succeeded": n, "failed": n}.
+    """The gateway's adaptive-capacity gauges and request counters from its Dropwizard
+    /metrics.json, in the keys the bench has always used:
+    {"gauges": {"capacity.default.limit": 24, ...}, "succeeded": n, "failed": n}.
     Gauges the gateway does not publish (yet) are simply absent."""
     m = dropwizard(admin_url, timeout=timeout)
-    gauges = {k: g.get("value") for k, g in m.get("gauges", {}).items()
-              if k.startswith(CAPACITY_PREFIX)}
-    meters = m.get("meters", {})
+    gauges = {}
+    for name, g in m.get("gauges", {}).items():
+        family, labels = _labels(name)
+        if family.startswith(CAPACITY_FAMILY) and "pool" in labels:
+            short = family[len(CAPACITY_FAMILY):]
+            gauges[f"capacity.{labels['pool']}.{_OLD_GAUGE.get(short, short)}"] = g.get("value")
+    counts = request_counts(m)
     return {"gauges": gauges,
-            "succeeded": meters.get("batch.requests.succeeded", {}).get("count"),
-            "failed": meters.get("batch.requests.failed", {}).get("count")}
+            "succeeded": counts.get("succeeded"),
+            "failed": counts.get("failed")}
 
 
 class TimelineSampler(threading.Thread):

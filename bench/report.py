@@ -570,7 +570,7 @@ def section_scaling(r):
         f"lines, {c['reps']} repetition(s) each, first with one worker, then with a second worker "
         f"added (after a {num(c['warmup_lines'])}-line warm-up batch each time). Time per request is "
         f"wall time create → `completed` divided by the lines. Heap, sampled every 0.5 s on each "
-        f"worker's admin `/metrics`: the peak of `jvm.memory.heap.used` (garbage included, so it "
+        f"worker's admin `/metrics.json`: the peak of `jvm.memory.heap.used` (garbage included, so it "
         f"follows allocation and the collector's sizing) and the peak of the old generation right "
         f"after a collection (`jvm.memory.pools.G1-Old-Gen.used-after-gc`, what the worker "
         f"retains). **Baseline**: {r['baseline']['what']}.",

@@ -55,16 +55,15 @@ def cpu_groups(stack, gateways, sim):
 
 
 def gateway_meters(gateway):
+    """{"succeeded": n, "failed": n, "retried": n}: the gateway's batch request counters."""
     try:
-        m = probes.dropwizard(gateway.admin_url)["meters"]
-        return {k: m[k]["count"] for k in ("batch.requests.succeeded", "batch.requests.failed",
-                                            "batch.requests.retried") if k in m}
+        return probes.request_counts(probes.dropwizard(gateway.admin_url))
     except (OSError, KeyError, ValueError):
         return {}
 
 
 def meter_delta(before, after):
-    return {k.rsplit(".", 1)[-1]: after.get(k, 0) - before.get(k, 0) for k in after}
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after}
 
 
 def run_batch(client, file_id, lines, timeout, extra_body=None, on_poll=None,

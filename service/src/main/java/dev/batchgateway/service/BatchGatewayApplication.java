@@ -35,6 +35,8 @@ import dev.batchgateway.service.http.SecurityHeadersFilter;
 import dev.batchgateway.service.inference.HttpInferenceClient;
 import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.lifecycle.TemporalBatchEngine;
+import dev.batchgateway.service.metrics.AdminMetrics;
+import dev.batchgateway.service.metrics.BatchStateGauges;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.temporal.BatchWorker;
@@ -87,6 +89,9 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
 
   @Override
   public void initialize(Bootstrap<BatchGatewayConfiguration> bootstrap) {
+    // The JVM's gauges (heap, GC, threads) are registered when the command line runs; here too,
+    // so an application started by the test support exposes what production does (once only).
+    bootstrap.registerMetrics();
     bootstrap.setConfigurationSourceProvider(
         new SubstitutingSourceProvider(
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
@@ -103,6 +108,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     }
     ObjectMapper json = environment.getObjectMapper();
     Clock clock = Clock.systemUTC();
+    AdminMetrics.register(environment);
 
     Migrations.apply(config.getDatabase());
     Jdbi jdbi = new JdbiFactory().build(environment, config.getDatabase(), "postgresql");
@@ -170,6 +176,19 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
                   clock,
                   Duration.ofMinutes(2),
                   Duration.ofSeconds(30),
+                  environment.metrics()));
+      environment
+          .lifecycle()
+          .manage(
+              new BatchStateGauges(
+                  jdbi,
+                  clock,
+                  environment
+                      .lifecycle()
+                      .scheduledExecutorService("batch-state-metrics-%d")
+                      .threads(1)
+                      .build(),
+                  Duration.ofSeconds(15),
                   environment.metrics()));
     }
     if (role.runsWorker()) {

@@ -14,13 +14,32 @@ import java.util.concurrent.TimeUnit;
 /**
  * Forwards the Temporal SDK's metrics (poll latencies, task slots, activity and workflow task
  * outcomes) into the gateway's Dropwizard registry, so they appear on {@code /metrics} beside the
- * gateway's own. Tags become part of the name: {@code temporal.<name>[k=v,...]}.
+ * gateway's own, named as the admin port's Prometheus exposition reads them: {@code
+ * temporal_<name>[k=v,...]} (the SDK's names already start with {@code temporal_}). The gateway's
+ * own workflow metrics, reported through {@code Workflow.getMetricsScope()} under names starting
+ * with {@code batch_gateway_}, keep their name and only the tags the gateway set on them.
  */
 public final class DropwizardStatsReporter implements StatsReporter {
   /** Tags of bounded cardinality; ids would create a metric per workflow. */
   private static final java.util.Set<String> KEPT_TAGS =
       java.util.Set.of(
-          "namespace", "task_queue", "workflow_type", "activity_type", "operation", "worker_type");
+          "namespace",
+          "task_queue",
+          "workflow_type",
+          "activity_type",
+          "operation",
+          "worker_type",
+          "poller_type",
+          "status_code",
+          "failure_reason");
+
+  /** Tags the gateway's workflow metrics carry; the SDK adds namespace, queue and type to them. */
+  private static final java.util.Set<String> OWN_TAGS = java.util.Set.of("status");
+
+  private static final String OWN_PREFIX = "batch_gateway_";
+
+  /** The value the SDK gives a tag that does not apply to a metric; such a tag is left out. */
+  private static final String NOT_APPLICABLE = "none";
 
   /** Histograms arrive as bucket counts; each bucket is replayed at most this often. */
   private static final long MAX_SAMPLES_PER_BUCKET = 1000;
@@ -32,12 +51,19 @@ public final class DropwizardStatsReporter implements StatsReporter {
   }
 
   static String name(String name, Map<String, String> tags) {
-    StringBuilder full = new StringBuilder("temporal.").append(name);
+    boolean own = name.startsWith(OWN_PREFIX);
+    StringBuilder full = new StringBuilder();
+    if (!own && !name.startsWith("temporal_")) {
+      full.append("temporal_");
+    }
+    full.append(name);
+    java.util.Set<String> keep = own ? OWN_TAGS : KEPT_TAGS;
     Map<String, String> kept = new TreeMap<>();
     if (tags != null) {
       tags.forEach(
           (key, value) -> {
-            if (KEPT_TAGS.contains(key)) {
+            // The SDK gives every metric every tag, "none" where it does not apply.
+            if (keep.contains(key) && !NOT_APPLICABLE.equals(value) && !value.isEmpty()) {
               kept.put(key, value);
             }
           });

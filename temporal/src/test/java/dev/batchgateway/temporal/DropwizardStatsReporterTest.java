@@ -25,9 +25,31 @@ class DropwizardStatsReporterTest {
                     "namespace",
                     "default")))
         .isEqualTo(
-            "temporal.activity_execution_latency[namespace=default,task_queue=batch-gateway]");
+            "temporal_activity_execution_latency[namespace=default,task_queue=batch-gateway]");
     assertThat(DropwizardStatsReporter.name("poll_latency", Map.of()))
-        .isEqualTo("temporal.poll_latency");
+        .isEqualTo("temporal_poll_latency");
+  }
+
+  @Test
+  void theSdksPrefixIsNotDoubledAndTheGatewaysOwnMetricsKeepOnlyTheirTags() {
+    assertThat(
+            DropwizardStatsReporter.name(
+                "temporal_request", Map.of("namespace", "default", "operation", "PollTask")))
+        .isEqualTo("temporal_request[namespace=default,operation=PollTask]");
+    assertThat(
+            DropwizardStatsReporter.name(
+                "temporal_num_pollers",
+                Map.of("namespace", "default", "activity_type", "none", "poller_type", "")))
+        .isEqualTo("temporal_num_pollers[namespace=default]");
+    assertThat(
+            DropwizardStatsReporter.name(
+                "batch_gateway_batches_ended",
+                Map.of(
+                    "namespace", "default",
+                    "task_queue", "batch-gateway",
+                    "workflow_type", "BatchWorkflow",
+                    "status", "completed")))
+        .isEqualTo("batch_gateway_batches_ended[status=completed]");
   }
 
   @Test
@@ -42,11 +64,11 @@ class DropwizardStatsReporterTest {
         "poll", tags, null, Duration.ofMillis(10), Duration.ofMillis(20), 7);
     reporter.reportHistogramValueSamples("sizes", tags, ValueBuckets.linear(0, 10, 3), 10, 20, 2);
 
-    assertThat(registry.counter("temporal.request[namespace=default]").getCount()).isEqualTo(7);
-    assertThat(registry.getGauges().get("temporal.slots[namespace=default]").getValue())
+    assertThat(registry.counter("temporal_request[namespace=default]").getCount()).isEqualTo(7);
+    assertThat(registry.getGauges().get("temporal_slots[namespace=default]").getValue())
         .isEqualTo(2.0);
-    assertThat(registry.timer("temporal.latency[namespace=default]").getCount()).isEqualTo(1);
-    assertThat(registry.timer("temporal.poll[namespace=default]").getCount()).isEqualTo(7);
-    assertThat(registry.histogram("temporal.sizes[namespace=default]").getCount()).isEqualTo(2);
+    assertThat(registry.timer("temporal_latency[namespace=default]").getCount()).isEqualTo(1);
+    assertThat(registry.timer("temporal_poll[namespace=default]").getCount()).isEqualTo(7);
+    assertThat(registry.histogram("temporal_sizes[namespace=default]").getCount()).isEqualTo(2);
   }
 }

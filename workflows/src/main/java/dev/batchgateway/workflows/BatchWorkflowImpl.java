@@ -100,8 +100,23 @@ public class BatchWorkflowImpl implements BatchWorkflow {
   private final Map<Integer, RunningChunk> running = new LinkedHashMap<>();
   private final List<Integer> failedChunks = new ArrayList<>();
 
+  /**
+   * Counts the batch's end by status, {@code batch_gateway_batches_ended_total{status}}, through
+   * the workflow's metrics scope: the SDK reports it once, not again when the history is replayed,
+   * and it adds no command to the history. A run that continues as new ends inside {@code runBatch}
+   * and is not counted; its last run is.
+   */
   @Override
   public BatchOutcome run(BatchInput input) {
+    BatchOutcome outcome = runBatch(input);
+    Workflow.getMetricsScope()
+        .tagged(Map.of("status", outcome.status().wire()))
+        .counter("batch_gateway_batches_ended")
+        .inc(1);
+    return outcome;
+  }
+
+  private BatchOutcome runBatch(BatchInput input) {
     this.input = input;
     boolean lifecycleQueue =
         Workflow.getVersion(LIFECYCLE_QUEUE_CHANGE, Workflow.DEFAULT_VERSION, 1) >= 1;
@@ -168,6 +183,7 @@ public class BatchWorkflowImpl implements BatchWorkflow {
     }
     if (stop == null) {
       setStatus(BatchStatus.IN_PROGRESS);
+      Workflow.getMetricsScope().counter("batch_gateway_batches_started").inc(1);
       for (int i = 0; i < plan.chunkCount(); i++) {
         pending.add(i);
       }

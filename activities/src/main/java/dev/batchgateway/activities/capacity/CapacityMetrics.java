@@ -1,25 +1,36 @@
 package dev.batchgateway.activities.capacity;
 
+import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
+import dev.batchgateway.activities.metrics.MetricNames;
 import dev.batchgateway.activities.port.PoolCapacity;
 import dev.batchgateway.workflows.capacity.ControllerState;
+import dev.batchgateway.workflows.capacity.Decision;
+import java.util.EnumMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Every decision of the controller as Dropwizard metrics: {@code capacity.<pool>.limit}, {@code
- * in_flight}, {@code engine_running}, {@code engine_waiting}, {@code capacity_estimate}, {@code
- * interactive}, {@code kv_cache_usage}, and meters {@code decisions.up|down|hold}. The engine
- * gauges show the last reading of the probe in this process (0 in a process that runs no probe).
+ * Every decision of the controller as metrics, each labelled with the pool: gauges {@code
+ * batch_gateway_capacity_limit}, {@code _in_flight}, {@code _engine_running}, {@code
+ * _engine_waiting}, {@code _estimate}, {@code _interactive}, {@code _kv_cache_usage_ratio}, and the
+ * counter {@code batch_gateway_capacity_decisions_total{pool,decision}}. The engine gauges show the
+ * last reading of the probe in this process (0 in a process that runs no probe).
  */
 public final class CapacityMetrics {
+  private static final String PREFIX = "batch_gateway_capacity_";
+
   private final MetricRegistry registry;
   private final PoolCapacity capacity;
-  private final ConcurrentMap<String, AtomicReference<ControllerState>> last =
-      new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, PoolState> pools = new ConcurrentHashMap<>();
+
+  /** The last decision for a pool and its decision counters, one per {@link Decision}. */
+  private record PoolState(
+      AtomicReference<ControllerState> last, Map<Decision, Counter> decisions) {}
 
   public CapacityMetrics(MetricRegistry registry, PoolCapacity capacity) {
     this.registry = registry;
@@ -32,19 +43,13 @@ public final class CapacityMetrics {
   }
 
   public void record(String pool, ControllerState decided) {
-    state(pool).set(decided);
-    registry
-        .meter(
-            MetricRegistry.name(
-                "capacity",
-                pool,
-                "decisions",
-                decided.lastDecision().name().toLowerCase(Locale.ROOT)))
-        .mark();
+    PoolState state = state(pool);
+    state.last().set(decided);
+    state.decisions().get(decided.lastDecision()).inc();
   }
 
-  private AtomicReference<ControllerState> state(String pool) {
-    return last.computeIfAbsent(
+  private PoolState state(String pool) {
+    return pools.computeIfAbsent(
         pool,
         p -> {
           AtomicReference<ControllerState> ref = new AtomicReference<>(ControllerState.INITIAL);
@@ -52,16 +57,28 @@ public final class CapacityMetrics {
           gauge(p, "in_flight", () -> capacity.inFlight(p));
           gauge(p, "engine_running", () -> ref.get().lastSample().running());
           gauge(p, "engine_waiting", () -> ref.get().lastSample().waiting());
-          gauge(p, "capacity_estimate", () -> ref.get().capacityEstimate());
+          gauge(p, "estimate", () -> ref.get().capacityEstimate());
           gauge(p, "interactive", () -> ref.get().interactive());
           registry.gauge(
-              MetricRegistry.name("capacity", p, "kv_cache_usage"),
+              MetricNames.labeled(PREFIX + "kv_cache_usage_ratio", "pool", p),
               () -> (Gauge<Double>) () -> ref.get().lastSample().kvCacheUsage());
-          return ref;
+          Map<Decision, Counter> decisions = new EnumMap<>(Decision.class);
+          for (Decision decision : Decision.values()) {
+            decisions.put(
+                decision,
+                registry.counter(
+                    MetricNames.labeled(
+                        PREFIX + "decisions_total",
+                        "pool",
+                        p,
+                        "decision",
+                        decision.name().toLowerCase(Locale.ROOT))));
+          }
+          return new PoolState(ref, decisions);
         });
   }
 
   private void gauge(String pool, String name, Gauge<Integer> gauge) {
-    registry.gauge(MetricRegistry.name("capacity", pool, name), () -> gauge);
+    registry.gauge(MetricNames.labeled(PREFIX + name, "pool", pool), () -> gauge);
   }
 }

@@ -1,15 +1,15 @@
 package dev.batchgateway.activities.chunk;
 
+import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
-import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.OutageSettings;
+import dev.batchgateway.activities.metrics.MetricNames;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.ErrorText;
@@ -113,10 +113,13 @@ public final class ChunkRunner {
   /** Pools with retry settings of their own, by name; the others use {@link #retryPolicy}. */
   private final Map<String, RetryPolicy> poolRetryPolicies = new ConcurrentHashMap<>();
 
-  private final Meter succeeded;
-  private final Meter failed;
-  private final Meter retried;
-  private final Timer latency;
+  /** Each pool's inference-call metrics, by pool name. */
+  private final Map<String, InferenceMetrics> poolMetrics = new ConcurrentHashMap<>();
+
+  private final Counter succeeded;
+  private final Counter failed;
+  private final Counter retried;
+  private final ChunkMetrics chunks;
 
   public ChunkRunner(
       ObjectMapper json,
@@ -163,35 +166,48 @@ public final class ChunkRunner {
     this.scheduler = scheduler;
     this.retryPolicy =
         new RetryPolicy(settings.maxAttempts(), settings.initialBackoff(), settings.maxBackoff());
-    this.succeeded = metrics.meter("batch.requests.succeeded");
-    this.failed = metrics.meter("batch.requests.failed");
-    this.retried = metrics.meter("batch.requests.retried");
-    this.latency = metrics.timer("batch.inference.latency");
+    this.succeeded =
+        metrics.counter(MetricNames.labeled("batch_gateway_requests_total", "result", "succeeded"));
+    this.failed =
+        metrics.counter(MetricNames.labeled("batch_gateway_requests_total", "result", "failed"));
+    this.retried = metrics.counter("batch_gateway_request_retries_total");
+    this.chunks = new ChunkMetrics(metrics);
+  }
+
+  private InferenceMetrics metricsFor(String pool) {
+    InferenceMetrics found = poolMetrics.get(pool);
+    return found != null
+        ? found
+        : poolMetrics.computeIfAbsent(pool, name -> new InferenceMetrics(metrics, name));
   }
 
   /**
-   * The pool's circuit, with its metrics: gauge {@code inference.<pool>.circuit.state} (0 closed, 1
-   * open, 2 half-open) and meter {@code inference.<pool>.circuit.opens}.
+   * The pool's circuit, with its metrics: gauge {@code batch_gateway_inference_circuit_state{pool}}
+   * (0 closed, 1 open, 2 half-open) and counter {@code
+   * batch_gateway_inference_circuit_opens_total{pool}}.
    */
   PoolCircuit circuitFor(String pool) {
     return circuits.computeIfAbsent(
         pool,
         name -> {
-          Meter opens = metrics.meter("inference." + name + ".circuit.opens");
+          Counter opens =
+              metrics.counter(
+                  MetricNames.labeled("batch_gateway_inference_circuit_opens_total", "pool", name));
           PoolCircuit circuit =
               new PoolCircuit(
                   outage.circuitFailures(),
                   outage.circuitProbeInterval().toNanos(),
                   System::nanoTime,
                   () -> {
-                    opens.mark();
+                    opens.inc();
                     log.warn(
                         "Inference pool {} is unreachable: dispatch to it pauses, probing every {}",
                         name,
                         outage.circuitProbeInterval());
                   });
           metrics.<Gauge<Integer>>gauge(
-              "inference." + name + ".circuit.state", () -> () -> circuit.state().ordinal());
+              MetricNames.labeled("batch_gateway_inference_circuit_state", "pool", name),
+              () -> () -> circuit.state().ordinal());
           return circuit;
         });
   }
@@ -239,7 +255,23 @@ public final class ChunkRunner {
    */
   public ChunkOutcome run(ChunkTask task, ChunkControl control)
       throws IOException, InterruptedException, ChunkStoppedException, ChunkDrainedException {
-    return new Execution(task, control).run();
+    long started = System.nanoTime();
+    chunks.running.incrementAndGet();
+    ChunkMetrics.Ending ending = ChunkMetrics.Ending.ERROR;
+    try {
+      ChunkOutcome outcome = new Execution(task, control).run();
+      ending = ChunkMetrics.Ending.COMPLETED;
+      return outcome;
+    } catch (ChunkStoppedException e) {
+      ending = ChunkMetrics.Ending.STOPPED;
+      throw e;
+    } catch (ChunkDrainedException e) {
+      ending = ChunkMetrics.Ending.DRAINED;
+      throw e;
+    } finally {
+      chunks.running.decrementAndGet();
+      chunks.ended(ending, System.nanoTime() - started);
+    }
   }
 
   private record Line(String customId, String model, byte[] body) {}
@@ -595,16 +627,18 @@ public final class ChunkRunner {
         throws InterruptedException, IOException {
       String pool = client.poolFor(lines.get(index).model()).orElse("default");
       PoolCircuit circuit = circuitFor(pool);
+      InferenceMetrics poolMetrics = metricsFor(pool);
       Gate gate = awaitCircuit(index, circuit);
       if (gate == Gate.GAVE_UP) {
         return true;
       }
-      ConcurrencyLimiter.Permit permit = gate == Gate.PASS ? acquirePermit(pool) : null;
+      ConcurrencyLimiter.Permit permit =
+          gate == Gate.PASS ? acquirePermit(pool, poolMetrics) : null;
       if (permit == null) {
         abandon();
         return false;
       }
-      send(index, attempt, permit, circuit);
+      send(index, attempt, permit, circuit, poolMetrics);
       return true;
     }
 
@@ -648,14 +682,16 @@ public final class ChunkRunner {
       }
     }
 
-    private ConcurrencyLimiter.Permit acquirePermit(String pool)
+    private ConcurrencyLimiter.Permit acquirePermit(String pool, InferenceMetrics poolMetrics)
         throws InterruptedException, IOException {
+      long asked = System.nanoTime();
       while (true) {
         if (checkStop()) {
           return null;
         }
         var permit = limiter.acquire(permitRequest(pool), settings.permitWait());
         if (permit.isPresent()) {
+          poolMetrics.permitWait.observe(System.nanoTime() - asked);
           return permit.get();
         }
         flushReadySegments();
@@ -693,14 +729,17 @@ public final class ChunkRunner {
     }
 
     private void send(
-        int index, int attempt, ConcurrencyLimiter.Permit permit, PoolCircuit circuit) {
+        int index,
+        int attempt,
+        ConcurrencyLimiter.Permit permit,
+        PoolCircuit circuit,
+        InferenceMetrics poolMetrics) {
       if (stopping || draining) {
         permit.onIgnore();
         abandon();
         return;
       }
       Line line = lines.get(index);
-      Timer.Context timing = latency.time();
       long sentNanos = System.nanoTime();
       CompletableFuture<InferenceResponse> future =
           client.send(
@@ -709,10 +748,11 @@ public final class ChunkRunner {
       future.whenComplete(
           (response, error) -> {
             inFlight.remove(future);
-            timing.stop();
+            long latencyNanos = System.nanoTime() - sentNanos;
+            poolMetrics.duration.observe(latencyNanos);
+            poolMetrics.count(InferenceMetrics.outcomeOf(response, error));
             try {
-              onAnswer(
-                  index, attempt, permit, circuit, System.nanoTime() - sentNanos, response, error);
+              onAnswer(index, attempt, permit, circuit, latencyNanos, response, error);
             } catch (RuntimeException e) {
               log.error("Unexpected failure handling line {} of a chunk", index, e);
               permit.onIgnore();
@@ -814,7 +854,7 @@ public final class ChunkRunner {
     }
 
     private void retry(int index, int attempt, long retryAfter) {
-      retried.mark();
+      retried.inc();
       long delay = retryPolicyFor(lines.get(index).model()).delayMillis(attempt, retryAfter);
       backOff(new Retry(index, attempt + 1), delay);
     }
@@ -850,7 +890,7 @@ public final class ChunkRunner {
      * nothing about the request, so it costs none of the request's tries.
      */
     private void retryUnreachable(int index, int attempt) {
-      retried.mark();
+      retried.inc();
       long delay = retryPolicyFor(lines.get(index).model()).delayMillis(1, -1);
       backOff(new Retry(index, attempt), delay);
     }
@@ -879,7 +919,7 @@ public final class ChunkRunner {
         abandon();
         return;
       }
-      (result.success() ? succeeded : failed).mark();
+      (result.success() ? succeeded : failed).inc();
       slots.release();
       synchronized (lock) {
         results[index] = stored;

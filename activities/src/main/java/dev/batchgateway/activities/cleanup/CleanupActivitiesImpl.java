@@ -35,10 +35,10 @@ public final class CleanupActivitiesImpl implements CleanupActivities {
     this.rows = rows;
     this.store = store;
     this.clock = clock;
-    this.filesExpired = metrics.meter("cleanup.files.expired");
-    this.filesPurged = metrics.meter("cleanup.files.purged");
-    this.batchWorkPurged = metrics.meter("cleanup.batch_work.purged");
-    this.batchesDeleted = metrics.meter("cleanup.batches.deleted");
+    this.filesExpired = metrics.meter("batch_gateway_cleanup_files_expired_total");
+    this.filesPurged = metrics.meter("batch_gateway_cleanup_files_purged_total");
+    this.batchWorkPurged = metrics.meter("batch_gateway_cleanup_batch_work_purged_total");
+    this.batchesDeleted = metrics.meter("batch_gateway_cleanup_batches_deleted_total");
   }
 
   @Override

@@ -1,8 +1,9 @@
 package dev.batchgateway.activities.limiter;
 
+import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
-import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
+import dev.batchgateway.activities.metrics.MetricNames;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.PermitRequest;
@@ -51,8 +52,8 @@ import org.slf4j.LoggerFactory;
  * <p>A batch is at risk when, at the rate it has kept since it started, it needs more than {@link
  * SharingSettings#atRiskSafety} of the time left in its window, and stays at risk until it needs
  * less than {@value #AT_RISK_RELEASE} of that. That is reported once per batch, a warning and the
- * {@code batches.at_risk.reported} meter, while {@code batches.at_risk} gauges how many batches are
- * at risk now.
+ * {@code batch_gateway_batches_at_risk_reported_total} counter, while {@code
+ * batch_gateway_batches_at_risk} gauges how many batches are at risk now.
  */
 public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
   private static final Logger log = LoggerFactory.getLogger(SharingConcurrencyLimiter.class);
@@ -70,7 +71,8 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
   private final PoolCapacity capacity;
   private final SharingSettings settings;
   private final Clock clock;
-  private final Meter atRiskReported;
+  private final Counter atRiskReported;
+  private final MetricRegistry metrics;
   private final ConcurrentMap<String, Pool> pools = new ConcurrentHashMap<>();
 
   /** Batches already reported at risk, with their deadline, so each is reported once. */
@@ -86,14 +88,18 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     this.capacity = capacity;
     this.settings = settings;
     this.clock = clock;
-    this.atRiskReported = metrics.meter("batches.at_risk.reported");
-    metrics.<Gauge<Integer>>gauge("batches.at_risk", () -> this::batchesAtRisk);
+    this.metrics = metrics;
+    this.atRiskReported = metrics.counter("batch_gateway_batches_at_risk_reported_total");
+    metrics.<Gauge<Integer>>gauge("batch_gateway_batches_at_risk", () -> this::batchesAtRisk);
   }
 
   @Override
   public Optional<Permit> acquire(PermitRequest request, Duration maxWait)
       throws InterruptedException {
-    Pool pool = pools.computeIfAbsent(request.pool(), Pool::new);
+    Pool pool = pools.get(request.pool());
+    if (pool == null) {
+      pool = pools.computeIfAbsent(request.pool(), this::newPool);
+    }
     pool.refreshLimit();
     long end = System.nanoTime() + maxWait.toNanos();
     pool.lock.lockInterruptibly();
@@ -179,6 +185,14 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
       pool.lock.unlock();
     }
+  }
+
+  /** A pool seen for the first time, with its gauge of waiting requests. */
+  private Pool newPool(String name) {
+    metrics.<Gauge<Integer>>gauge(
+        MetricNames.labeled("batch_gateway_limiter_waiting", "pool", name),
+        () -> () -> waiting(name));
+    return new Pool(name);
   }
 
   /**
@@ -268,7 +282,7 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     if (reported.putIfAbsent(batch.id, batch.deadline) != null) {
       return;
     }
-    atRiskReported.mark();
+    atRiskReported.inc();
     log.warn(
         "Batch {} of tenant {} will likely miss its completion window: {} of {} requests done in"
             + " {} s, about {} s more needed at that rate, {} s left",

@@ -146,7 +146,8 @@ class CapacityProbeSimulatorTest {
   }
 
   private static int gauge(MetricRegistry registry, String name) {
-    Gauge<?> gauge = registry.getGauges().get("capacity." + POOL + "." + name);
+    Gauge<?> gauge =
+        registry.getGauges().get("batch_gateway_capacity_" + name + "[pool=" + POOL + "]");
     return ((Number) gauge.getValue()).intValue();
   }
 

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.OutageSettings;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
+import dev.batchgateway.activities.metrics.BucketHistogram;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
 import dev.batchgateway.activities.model.ErrorText;
@@ -337,7 +338,29 @@ class ChunkRunnerTest {
     assertThat(saved.success()).isTrue();
     assertThat(saved.line().at("/response/status_code").asInt()).isEqualTo(200);
     assertThat(saved.line().at("/response/request_id").asText()).isEqualTo("req-r-1-3");
-    assertThat(metrics.meter("batch.requests.retried").getCount()).isEqualTo(2);
+    assertThat(metrics.counter("batch_gateway_request_retries_total").getCount()).isEqualTo(2);
+    assertThat(metrics.counter("batch_gateway_requests_total[result=succeeded]").getCount())
+        .isEqualTo(4);
+    assertThat(
+            metrics
+                .counter("batch_gateway_inference_requests_total[pool=pool-m1,outcome=overloaded]")
+                .getCount())
+        .isEqualTo(2);
+    assertThat(
+            metrics
+                .counter("batch_gateway_inference_requests_total[pool=pool-m1,outcome=success]")
+                .getCount())
+        .isEqualTo(4);
+    assertThat(histogram("batch_gateway_inference_request_duration_seconds[pool=pool-m1]"))
+        .isEqualTo(6);
+    assertThat(histogram("batch_gateway_permit_wait_seconds[pool=pool-m1]")).isEqualTo(6);
+    assertThat(metrics.counter("batch_gateway_chunks_ended_total[outcome=completed]").getCount())
+        .isEqualTo(1);
+    assertThat(metrics.getGauges().get("batch_gateway_chunks_running").getValue()).isEqualTo(0);
+  }
+
+  private long histogram(String name) {
+    return ((BucketHistogram) metrics.getMetrics().get(name)).getCount();
   }
 
   @Test
@@ -446,8 +469,15 @@ class ChunkRunnerTest {
 
     assertThat(outcome).isEqualTo(new ChunkOutcome(0, 2, 0));
     assertThat(client.attempts("r-1")).isEqualTo(7).isGreaterThan(MAX_ATTEMPTS);
-    assertThat(metrics.meter("inference.pool-m1.circuit.opens").getCount()).isPositive();
-    assertThat(metrics.getGauges().get("inference.pool-m1.circuit.state").getValue()).isEqualTo(0);
+    assertThat(
+            metrics.counter("batch_gateway_inference_circuit_opens_total[pool=pool-m1]").getCount())
+        .isPositive();
+    assertThat(
+            metrics
+                .getGauges()
+                .get("batch_gateway_inference_circuit_state[pool=pool-m1]")
+                .getValue())
+        .isEqualTo(0);
   }
 
   @Test

@@ -223,8 +223,9 @@ class SharingConcurrencyLimiterTest {
     assertThat(atRisk.get(5, TimeUnit.SECONDS)).isPresent();
     assertThat(important.get(5, TimeUnit.SECONDS)).isEmpty();
     assertThat(now(limiter, late)).isEmpty();
-    assertThat(metrics.gauge("batches.at_risk").getValue()).isEqualTo(1);
-    assertThat(metrics.meter("batches.at_risk.reported").getCount()).isEqualTo(1);
+    assertThat(metrics.gauge("batch_gateway_batches_at_risk").getValue()).isEqualTo(1);
+    assertThat(metrics.counter("batch_gateway_batches_at_risk_reported_total").getCount())
+        .isEqualTo(1);
   }
 
   @Test

@@ -50,8 +50,8 @@ public final class StartReconciler implements Managed {
     this.clock = clock;
     this.grace = grace;
     this.interval = interval;
-    this.markedStarted = metrics.counter("batches.start_reconciler.marked_started");
-    this.failed = metrics.counter("batches.start_reconciler.failed");
+    this.markedStarted = metrics.counter("batch_gateway_start_reconciler_marked_started_total");
+    this.failed = metrics.counter("batch_gateway_start_reconciler_failures_total");
   }
 
   @Override

@@ -73,7 +73,11 @@ class BackendOutageIT {
         batch, output, errors, IntStream.range(0, LINES).mapToObj(i -> "req-" + i).toList());
     assertThat(errors).isEmpty();
     assertThat(output).hasSize(LINES);
-    assertThat(APP.getEnvironment().metrics().meter("inference.default.circuit.opens").getCount())
+    assertThat(
+            APP.getEnvironment()
+                .metrics()
+                .counter("batch_gateway_inference_circuit_opens_total[pool=default]")
+                .getCount())
         .as("circuit openings")
         .isPositive();
   }

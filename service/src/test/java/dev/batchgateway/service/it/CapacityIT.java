@@ -61,7 +61,11 @@ class CapacityIT {
   }
 
   private static int gauge(String name) {
-    Gauge<?> gauge = APP.getEnvironment().metrics().getGauges().get("capacity.default." + name);
+    Gauge<?> gauge =
+        APP.getEnvironment()
+            .metrics()
+            .getGauges()
+            .get("batch_gateway_capacity_" + name + "[pool=default]");
     return ((Number) gauge.getValue()).intValue();
   }
 

@@ -211,10 +211,14 @@ class CleanupWorkflowIT {
     assertThat(fileDeleted(neededInput)).isTrue();
     assertThat(bytesStored(neededInput)).isFalse();
 
-    assertThat(metrics.meter("cleanup.files.expired").getCount()).isGreaterThanOrEqualTo(2);
-    assertThat(metrics.meter("cleanup.files.purged").getCount()).isGreaterThanOrEqualTo(3);
-    assertThat(metrics.meter("cleanup.batch_work.purged").getCount()).isGreaterThanOrEqualTo(2);
-    assertThat(metrics.meter("cleanup.batches.deleted").getCount()).isGreaterThanOrEqualTo(1);
+    assertThat(metrics.meter("batch_gateway_cleanup_files_expired_total").getCount())
+        .isGreaterThanOrEqualTo(2);
+    assertThat(metrics.meter("batch_gateway_cleanup_files_purged_total").getCount())
+        .isGreaterThanOrEqualTo(3);
+    assertThat(metrics.meter("batch_gateway_cleanup_batch_work_purged_total").getCount())
+        .isGreaterThanOrEqualTo(2);
+    assertThat(metrics.meter("batch_gateway_cleanup_batches_deleted_total").getCount())
+        .isGreaterThanOrEqualTo(1);
   }
 
   @Test
@@ -222,12 +226,13 @@ class CleanupWorkflowIT {
     String expired = file("batch", t0 - 10);
     String live = file("batch", t0 + 100 * 365 * DAY);
     runPass();
-    long expiredCount = metrics.meter("cleanup.files.expired").getCount();
+    long expiredCount = metrics.meter("batch_gateway_cleanup_files_expired_total").getCount();
     assertThat(fileDeleted(expired)).isTrue();
 
     runPass();
 
-    assertThat(metrics.meter("cleanup.files.expired").getCount()).isEqualTo(expiredCount);
+    assertThat(metrics.meter("batch_gateway_cleanup_files_expired_total").getCount())
+        .isEqualTo(expiredCount);
     assertThat(fileDeleted(live)).isFalse();
     assertThat(bytesStored(live)).isTrue();
     assertThat(bytesStored(expired)).isFalse();

@@ -197,7 +197,10 @@ class LifecycleIT {
                     .one());
     assertThat(purged).as("the expired file's row records that its bytes are gone").isTrue();
     assertThat(
-            APP.getEnvironment().metrics().meter("cleanup.batches.deleted").getCount()
+            APP.getEnvironment()
+                    .metrics()
+                    .meter("batch_gateway_cleanup_batches_deleted_total")
+                    .getCount()
                 + APP.getEnvironment().metrics().meter("cleanup.files.purged").getCount())
         .isGreaterThanOrEqualTo(2);
   }

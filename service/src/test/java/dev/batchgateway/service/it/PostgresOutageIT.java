@@ -62,7 +62,10 @@ class PostgresOutageIT {
     Api api = new Api(APP.getLocalPort(), "sk-pg-outage");
     String fileId = api.uploadBatchFile(Lines.chatFile(LINES, 4, Simulator.MODEL));
     long succeededBefore =
-        APP.getEnvironment().metrics().meter("batch.requests.succeeded").getCount();
+        APP.getEnvironment()
+            .metrics()
+            .counter("batch_gateway_requests_total[result=succeeded]")
+            .getCount();
     String batchId = api.createBatch(fileId, "/v1/chat/completions", null).get("id").asText();
     JsonNode before = awaitLinesDone(api, batchId, 10, Duration.ofSeconds(60));
     assertThat(before.at("/request_counts/completed").asLong()).isLessThan(LINES / 2);
@@ -100,7 +103,10 @@ class PostgresOutageIT {
     assertThat(errors).isEmpty();
     assertThat(output).hasSize(LINES);
     long succeeded =
-        APP.getEnvironment().metrics().meter("batch.requests.succeeded").getCount()
+        APP.getEnvironment()
+                .metrics()
+                .counter("batch_gateway_requests_total[result=succeeded]")
+                .getCount()
             - succeededBefore;
     assertThat(succeeded).as("requests answered, none twice").isEqualTo(LINES);
   }

@@ -31,7 +31,8 @@ class RetriesIT {
     Api api = new Api(APP.getLocalPort(), "sk-retries");
     int lines = 60;
     String fileId = api.uploadBatchFile(Lines.chatFile(lines, 2, TestStack.model()));
-    long retriedBefore = APP.getEnvironment().metrics().meter("batch.requests.retried").getCount();
+    long retriedBefore =
+        APP.getEnvironment().metrics().counter("batch_gateway_request_retries_total").getCount();
 
     JsonNode batch =
         api.awaitTerminal(
@@ -47,7 +48,8 @@ class RetriesIT {
     // 1 in 4096 a line: one run in about 70 of this 60-line test lost a line that way).
     assertThat(output).hasSize(lines);
     long retried =
-        APP.getEnvironment().metrics().meter("batch.requests.retried").getCount() - retriedBefore;
+        APP.getEnvironment().metrics().counter("batch_gateway_request_retries_total").getCount()
+            - retriedBefore;
     assertThat(retried).as("retries made").isGreaterThan(5);
   }
 }
