@@ -262,6 +262,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           capacity,
           capacity.pools(config.getInference().pools()),
           limiter,
+          config.getLimiter().initialPermits(),
           inference.metricsFetcher(capacity.metricsTimeout()));
     }
   }

@@ -25,6 +25,9 @@ import java.util.Optional;
  * do.
  */
 public final class CapacityControl {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(CapacityControl.class);
+
   private CapacityControl() {}
 
   public static void register(
@@ -33,10 +36,24 @@ public final class CapacityControl {
       CapacitySettings settings,
       List<PoolProbeSpec> pools,
       PoolCapacity capacity,
+      int fixedPermits,
       Optional<HttpEngineMetrics.Fetcher> fetcher) {
     CapacityMetrics metrics = new CapacityMetrics(environment.metrics(), capacity);
     pools.forEach(pool -> metrics.watch(pool.pool()));
     if (!settings.isAdaptive()) {
+      // A shared limit outlives the processes that set it: one an adaptive probe left behind (as
+      // low as 0) would otherwise hold batches of a gateway configured with a fixed limit.
+      for (PoolProbeSpec pool : pools) {
+        try {
+          capacity.setLimit(pool.pool(), fixedPermits);
+        } catch (RuntimeException e) {
+          log.warn(
+              "Could not set pool {} to its fixed limit of {} permits: {}",
+              pool.pool(),
+              fixedPermits,
+              e.getMessage());
+        }
+      }
       return;
     }
     CapacityProbeActivitiesImpl probes =

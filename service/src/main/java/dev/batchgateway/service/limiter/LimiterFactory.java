@@ -16,4 +16,10 @@ public interface LimiterFactory extends Discoverable {
    * Builds the limiter and registers whatever it needs with the environment (lifecycle, health).
    */
   PoolLimiter build(Environment environment);
+
+  /**
+   * The permits a pool starts with, and keeps under {@code capacity.mode: fixed} (set again at
+   * start-up, so a limit an adaptive controller left behind does not linger).
+   */
+  int initialPermits();
 }

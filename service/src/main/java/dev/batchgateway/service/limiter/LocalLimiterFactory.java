@@ -24,4 +24,9 @@ public class LocalLimiterFactory implements LimiterFactory {
   public PoolLimiter build(Environment environment) {
     return new LocalConcurrencyLimiter(initialPermits);
   }
+
+  @Override
+  public int initialPermits() {
+    return initialPermits;
+  }
 }

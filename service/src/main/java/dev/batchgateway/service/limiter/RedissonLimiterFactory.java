@@ -67,4 +67,9 @@ public class RedissonLimiterFactory implements LimiterFactory {
     environment.healthChecks().register("redis", new RedisHealthCheck(client));
     return limiter;
   }
+
+  @Override
+  public int initialPermits() {
+    return initialPermits;
+  }
 }
