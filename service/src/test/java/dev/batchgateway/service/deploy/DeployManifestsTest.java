@@ -6,15 +6,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.batchgateway.service.BatchGatewayApplication;
 import dev.batchgateway.service.BatchGatewayConfiguration;
 import dev.batchgateway.service.files.S3FileStoreFactory;
 import dev.batchgateway.workflows.BatchSearchAttributes;
+import io.dropwizard.configuration.ConfigurationFactory;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
-import io.dropwizard.configuration.YamlConfigurationFactory;
 import io.dropwizard.core.server.DefaultServerFactory;
-import io.dropwizard.jackson.Jackson;
-import io.dropwizard.jersey.validation.Validators;
+import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.jetty.HttpConnectorFactory;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -115,12 +115,23 @@ class DeployManifestsTest {
               })
           .build();
 
-  private static final YamlConfigurationFactory<BatchGatewayConfiguration> CONFIG_FACTORY =
-      new YamlConfigurationFactory<>(
-          BatchGatewayConfiguration.class,
-          Validators.newValidator(),
-          Jackson.newObjectMapper(),
-          "dw");
+  /**
+   * Made as the application's Bootstrap makes it at start: its configuration factory factory (which
+   * turns on FAIL_ON_UNKNOWN_PROPERTIES), object mapper and validator.
+   */
+  private static final ConfigurationFactory<BatchGatewayConfiguration> CONFIG_FACTORY =
+      configurationFactory();
+
+  private static ConfigurationFactory<BatchGatewayConfiguration> configurationFactory() {
+    Bootstrap<BatchGatewayConfiguration> bootstrap = new Bootstrap<>(new BatchGatewayApplication());
+    return bootstrap
+        .getConfigurationFactoryFactory()
+        .create(
+            BatchGatewayConfiguration.class,
+            bootstrap.getValidatorFactory().getValidator(),
+            bootstrap.getObjectMapper(),
+            "dw");
+  }
 
   private static Path root;
   private static Path kustomize;
@@ -599,9 +610,9 @@ class DeployManifestsTest {
   }
 
   /**
-   * As Dropwizard reads it at start (BatchGatewayApplication.initialize): ${VAR:-default}
-   * substituted, non-strict, by its EnvironmentVariableSubstitutor (here from the container's
-   * environment instead of the process's), then bound and validated.
+   * As Dropwizard reads it at start: ${VAR:-default} substituted by the non-strict
+   * EnvironmentVariableSubstitutor of BatchGatewayApplication.initialize (here from the container's
+   * environment instead of the process's), then bound (unknown keys fail) and validated.
    */
   static BatchGatewayConfiguration parse(String yaml, Map<String, String> env) throws Exception {
     EnvironmentVariableSubstitutor substitutor = new EnvironmentVariableSubstitutor(false);
