@@ -190,7 +190,7 @@ class DeployManifestsTest {
     assertThat(Files.readString(root.resolve("deploy/k8s/base/gateway.yml")))
         .as(
             "deploy/k8s/base/gateway.yml must be a copy of service/config/gateway.yml:"
-                + " cp service/config/gateway.yml deploy/k8s/base/gateway.yml")
+                + " make fmt copies it")
         .isEqualTo(Files.readString(root.resolve("service/config/gateway.yml")));
   }
 
