@@ -144,12 +144,12 @@ class DeployManifestsTest {
 
   @Test
   void baseRendersAndValidates() throws Exception {
-    assertValid(root.resolve("deploy/k8s/base"), false);
+    assertValid(root.resolve("deploy/k8s/base"));
   }
 
   @Test
   void devOverlayRendersAndValidates() throws Exception {
-    Rendered dev = assertValid(root.resolve("deploy/k8s/overlays/dev"), true);
+    Rendered dev = assertValid(root.resolve("deploy/k8s/overlays/dev"));
     // The dev Temporal server registers the same search attributes the workflows set.
     Map<String, String> registered = new TreeMap<>();
     for (Deployment d : dev.all(Deployment.class)) {
@@ -169,7 +169,7 @@ class DeployManifestsTest {
 
   @Test
   void productionOverlayRendersAndValidates() throws Exception {
-    assertValid(root.resolve("deploy/k8s/overlays/production"), true);
+    assertValid(root.resolve("deploy/k8s/overlays/production"));
   }
 
   @Test
@@ -257,7 +257,7 @@ class DeployManifestsTest {
     }
   }
 
-  private Rendered assertValid(Path dir, boolean overlay) throws Exception {
+  private Rendered assertValid(Path dir) throws Exception {
     String yaml = kustomizeBuild(dir);
     List<String> problems = new ArrayList<>();
     List<HasMetadata> objects = new ArrayList<>();
@@ -269,7 +269,7 @@ class DeployManifestsTest {
     }
     Rendered rendered = new Rendered(dir, objects);
     if (problems.isEmpty()) {
-      checkReferences(rendered, overlay, problems);
+      checkReferences(rendered, problems);
       checkGatewayContainers(rendered, problems);
     }
     assertThat(problems).as("problems in %s", root.relativize(dir)).isEmpty();
@@ -321,7 +321,7 @@ class DeployManifestsTest {
 
   // --- references between objects ----------------------------------------------------------
 
-  private static void checkReferences(Rendered r, boolean overlay, List<String> problems) {
+  private static void checkReferences(Rendered r, List<String> problems) {
     for (Deployment d : r.all(Deployment.class)) {
       PodTemplateSpec template = d.getSpec().getTemplate();
       String where = "Deployment " + d.getMetadata().getName();
@@ -329,10 +329,10 @@ class DeployManifestsTest {
       if (!template.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())) {
         problems.add(where + ": the pod labels do not match the selector " + selector);
       }
-      checkPod(r, where, template, overlay, problems);
+      checkPod(r, where, template, problems);
     }
     for (Job j : r.all(Job.class)) {
-      checkPod(r, "Job " + j.getMetadata().getName(), j.getSpec().getTemplate(), true, problems);
+      checkPod(r, "Job " + j.getMetadata().getName(), j.getSpec().getTemplate(), problems);
     }
     for (Service s : r.all(Service.class)) {
       List<Container> pods = containersSelectedBy(r, s.getSpec().getSelector());
@@ -395,12 +395,12 @@ class DeployManifestsTest {
   }
 
   /**
-   * Named ports of probes exist, and ConfigMaps and Secrets a pod uses are in the render. The base
-   * has no Secret (an overlay brings it), and production's Secret is made outside Git, so a missing
-   * Secret is accepted there.
+   * Named ports of probes exist, and the ConfigMaps and Secrets a pod uses are in the render. A
+   * render without any Secret (the base; production, whose Secret is made outside Git) may name
+   * one.
    */
   private static void checkPod(
-      Rendered r, String where, PodTemplateSpec template, boolean overlay, List<String> problems) {
+      Rendered r, String where, PodTemplateSpec template, List<String> problems) {
     var spec = template.getSpec();
     for (Volume v : Objects.requireNonNullElse(spec.getVolumes(), List.<Volume>of())) {
       if (v.getConfigMap() != null
@@ -418,11 +418,25 @@ class DeployManifestsTest {
           }
         }
       }
+      boolean rendersSecrets = !r.all(Secret.class).isEmpty();
       for (EnvFromSource from :
           Objects.requireNonNullElse(c.getEnvFrom(), List.<EnvFromSource>of())) {
         if (from.getConfigMapRef() != null
             && r.named(ConfigMap.class, from.getConfigMapRef().getName()) == null) {
           problems.add(where + ": envFrom names a missing ConfigMap");
+        }
+        if (rendersSecrets
+            && from.getSecretRef() != null
+            && r.named(Secret.class, from.getSecretRef().getName()) == null) {
+          problems.add(where + ": envFrom names a missing Secret");
+        }
+      }
+      for (EnvVar v : Objects.requireNonNullElse(c.getEnv(), List.<EnvVar>of())) {
+        var ref = v.getValueFrom() == null ? null : v.getValueFrom().getSecretKeyRef();
+        if (rendersSecrets
+            && ref != null
+            && !secretData(r.named(Secret.class, ref.getName())).containsKey(ref.getKey())) {
+          problems.add(where + ": env " + v.getName() + " names a missing Secret key");
         }
       }
       for (VolumeMount m :
