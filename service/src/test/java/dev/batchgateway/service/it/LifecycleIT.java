@@ -201,7 +201,10 @@ class LifecycleIT {
                     .metrics()
                     .meter("batch_gateway_cleanup_batches_deleted_total")
                     .getCount()
-                + APP.getEnvironment().metrics().meter("cleanup.files.purged").getCount())
+                + APP.getEnvironment()
+                    .metrics()
+                    .meter("batch_gateway_cleanup_files_purged_total")
+                    .getCount())
         .isGreaterThanOrEqualTo(2);
   }
 
