@@ -36,6 +36,7 @@ import dev.batchgateway.service.inference.HttpInferenceClient;
 import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
+import dev.batchgateway.service.resources.OpenApiResource;
 import dev.batchgateway.temporal.BatchWorker;
 import dev.batchgateway.temporal.BatchWorkflowClient;
 import dev.batchgateway.temporal.CleanupSchedule;
@@ -149,6 +150,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       environment.jersey().register(new JsonErrorMapper());
       environment.jersey().register(new UnexpectedExceptionMapper());
       environment.jersey().register(new StoreUnavailableMapper());
+      environment.jersey().register(new OpenApiResource());
       environment
           .jersey()
           .register(

@@ -52,7 +52,7 @@ public class BatchesResource {
           "/v1/embeddings",
           "/v1/responses",
           "/v1/moderations");
-  private static final Set<String> CREATE_FIELDS =
+  static final Set<String> CREATE_FIELDS =
       Set.of(
           "input_file_id",
           "endpoint",
