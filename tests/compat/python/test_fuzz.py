@@ -71,10 +71,11 @@ def _assert_sane(response: requests.Response, what: str) -> None:
         assert set(error) >= {"message", "type", "param", "code"}, f"{what}: {error}"
 
 
-def _cleanup_file(response: requests.Response) -> None:
-    if response.status_code == 200:
+def _cleanup_file(response) -> None:
+    """Deletes what an upload that went through stored."""
+    if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
         body = response.json()
-        if body.get("object") == "file":
+        if isinstance(body, dict) and body.get("object") == "file":
             _send("DELETE", f"/v1/files/{body['id']}")
 
 
