@@ -69,6 +69,9 @@ def _assert_sane(response: requests.Response, what: str) -> None:
     if response.status_code >= 400 and response.headers.get("content-type", "").startswith("application/json"):
         error = response.json()["error"]
         assert set(error) >= {"message", "type", "param", "code"}, f"{what}: {error}"
+        # What the client sent is quoted only in part (ErrorText.MAX_QUOTED_CHARS, twice at most).
+        assert len(error["message"]) <= 1500, f"{what}: a message of {len(error['message'])} chars"
+        assert error["param"] is None or len(error["param"]) <= 300, f"{what}: param {error['param'][:300]!r}..."
 
 
 def _cleanup_file(response) -> None:
