@@ -273,10 +273,10 @@ def test_odd_json_bodies(body, where, content_type):
 # --- odd ids, cursors and page sizes --------------------------------------------------------
 
 _odd_ids = st.one_of(
-    _texts.filter(lambda s: s not in ("", ".", "..")),
+    _texts,
     st.sampled_from(["file-", "batch_", "file-" + "a" * 2000, "..%2F..%2Fetc%2Fpasswd", "%00", "%zz", "a/b", "null", "-1", "\u202e", "\ud7ff"]),
     st.binary(min_size=1, max_size=30).map(lambda b: urllib.parse.quote_from_bytes(b, safe="")),
-)
+).filter(lambda s: s not in ("", ".", ".."))  # dot segments name other routes (the lists)
 
 _odd_numbers = st.one_of(
     st.integers(-(10**30), 10**30).map(str),
