@@ -76,7 +76,10 @@ def _assert_sane(response: requests.Response, what: str) -> None:
 
 def _cleanup_file(response) -> None:
     """Deletes what an upload that went through stored."""
-    if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
+    content_type = response.headers.get("content-type", "")
+    if isinstance(content_type, list):  # schemathesis' responses hold lists of values
+        content_type = content_type[0] if content_type else ""
+    if response.status_code == 200 and content_type.startswith("application/json"):
         body = response.json()
         if isinstance(body, dict) and body.get("object") == "file":
             _send("DELETE", f"/v1/files/{body['id']}")
@@ -264,6 +267,9 @@ def json_bodies(draw):
 def test_odd_json_bodies(body, where, content_type):
     path = "/v1/batches" if where == "create" else "/v1/batches/batch_nonexistent/priority"
     headers = {"Content-Type": content_type} if content_type else {}
+    # A fresh connection each: the gateway answers some of these before reading the body
+    # (an unknown batch), and Jetty then closes the connection instead of reading megabytes.
+    headers["Connection"] = "close"
     response = _send("POST", path, data=body, headers=headers)
     CASES["json"] += 1
     _assert_sane(response, f"{path} {body[:200]!r}")

@@ -26,6 +26,7 @@ import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.db.Migrations;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
+import dev.batchgateway.service.errors.EnvelopeErrorHandler;
 import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
@@ -122,6 +123,10 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     environment.lifecycle().manage(searchAttributes(temporal));
 
     if (role.runsApi()) {
+      // Requests Jetty refuses itself (bad URIs, header limits) get the envelope too.
+      environment
+          .lifecycle()
+          .addServerLifecycleListener(server -> server.setErrorHandler(new EnvelopeErrorHandler()));
       environment
           .servlets()
           .addFilter("request-id", new RequestIdFilter())
