@@ -36,6 +36,12 @@ public final class EnvelopeErrorHandler extends ErrorHandler {
     }
   }
 
+  /** Jetty writes no body for methods other than GET, POST and HEAD; the envelope goes to all. */
+  @Override
+  public boolean errorPageForMethod(String method) {
+    return true;
+  }
+
   @Override
   public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
     fields.put(HttpHeader.CONTENT_TYPE, "application/json");

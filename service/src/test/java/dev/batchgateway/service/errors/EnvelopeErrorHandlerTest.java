@@ -39,4 +39,11 @@ class EnvelopeErrorHandlerTest {
     assertThat(JSON.readTree(EnvelopeErrorHandler.body(500, null)).at("/error/type").asText())
         .isEqualTo("server_error");
   }
+
+  @Test
+  void everyMethodGetsABody() {
+    for (String method : new String[] {"GET", "DELETE", "PUT", "PATCH", "OPTIONS"}) {
+      assertThat(new EnvelopeErrorHandler().errorPageForMethod(method)).as(method).isTrue();
+    }
+  }
 }
