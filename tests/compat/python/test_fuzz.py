@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -38,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 from compat_helpers import API_KEY, GATEWAY_URL, chat_line, unique
 
 ROOT = GATEWAY_URL.rstrip("/").removesuffix("/v1")
-EXAMPLES = int(os.environ.get("BGW_TEST_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("BGW_TEST_FUZZ_EXAMPLES", "500"))
 REQUEST_TIMEOUT = 15.0
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -59,7 +58,10 @@ _session = requests.Session()
 
 def _send(method: str, path: str, **kwargs) -> requests.Response:
     kwargs.setdefault("timeout", REQUEST_TIMEOUT)
-    headers = {**AUTH, **kwargs.pop("headers", {})}
+    # A fresh connection each: the gateway answers some requests before reading their body
+    # (an unknown batch, a broken form), and Jetty then closes the connection rather than
+    # read the rest, which a reused connection would report as the next request's failure.
+    headers = {**AUTH, "Connection": "close", **kwargs.pop("headers", {})}
     return _session.request(method, ROOT + path, headers=headers, **kwargs)
 
 
@@ -99,6 +101,9 @@ def _load_schema():
 schema = _load_schema()
 
 
+# Not negative_data_rejection: the gateway ignores query parameters it does not know, as
+# OpenAI does, and the key sent with every case undoes schemathesis' missing-key mutations.
+# Invalid data must still never be a 5xx nor an undocumented status.
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_schemathesis(case):
@@ -110,7 +115,6 @@ def test_schemathesis(case):
             status_code_conformance,
             content_type_conformance,
             response_schema_conformance,
-            negative_data_rejection,
         ],
     )
     CASES["schemathesis"] += 1
@@ -267,9 +271,6 @@ def json_bodies(draw):
 def test_odd_json_bodies(body, where, content_type):
     path = "/v1/batches" if where == "create" else "/v1/batches/batch_nonexistent/priority"
     headers = {"Content-Type": content_type} if content_type else {}
-    # A fresh connection each: the gateway answers some of these before reading the body
-    # (an unknown batch), and Jetty then closes the connection instead of reading megabytes.
-    headers["Connection"] = "close"
     response = _send("POST", path, data=body, headers=headers)
     CASES["json"] += 1
     _assert_sane(response, f"{path} {body[:200]!r}")
