@@ -62,7 +62,13 @@ def _send(method: str, path: str, **kwargs) -> requests.Response:
     # (an unknown batch, a broken form), and Jetty then closes the connection rather than
     # read the rest, which a reused connection would report as the next request's failure.
     headers = {**AUTH, "Connection": "close", **kwargs.pop("headers", {})}
-    return _session.request(method, ROOT + path, headers=headers, **kwargs)
+    try:
+        return _session.request(method, ROOT + path, headers=headers, **kwargs)
+    except requests.ConnectionError:
+        # Jetty refuses a malformed request line (a NUL in the path) and closes at once; now and
+        # then the close overtakes its answer. Once more, counted; a second loss fails the case.
+        CASES["connection_retries"] += 1
+        return _session.request(method, ROOT + path, headers=headers, **kwargs)
 
 
 def _assert_sane(response: requests.Response, what: str) -> None:
@@ -312,7 +318,7 @@ def test_odd_ids(odd_id, route):
     response = _send(method, path)
     CASES["ids"] += 1
     _assert_sane(response, f"{method} {path[:200]}")
-    assert response.status_code in {400, 404}, f"{method} {path[:200]}: {response.status_code}"
+    assert response.status_code in {400, 404, 414, 431}, f"{method} {path[:200]}: {response.status_code}"
 
 
 @FUZZ_SETTINGS
@@ -325,7 +331,8 @@ def test_odd_cursors_and_page_sizes(path, params):
     response = _send("GET", f"{path}?{query}")
     CASES["pages"] += 1
     _assert_sane(response, f"GET {path}?{query[:200]}")
-    assert response.status_code in {200, 400}, f"{path}?{query[:200]}: {response.status_code} {response.text[:300]}"
+    # 414/431: Jetty's limit on the request line, in the envelope.
+    assert response.status_code in {200, 400, 414, 431}, f"{path}?{query[:200]}: {response.status_code} {response.text[:300]}"
     if response.status_code == 200:
         page = response.json()
         assert page["object"] == "list"
@@ -348,7 +355,10 @@ def test_a_normal_batch_completes_after_the_fuzzing(upload_jsonl, create_batch, 
     assert sorted(line["custom_id"] for line in download_lines(done.output_file_id)) == sorted(
         line["custom_id"] for line in lines
     )
+    retries = CASES.pop("connection_retries", 0)
     total = sum(CASES.values())
+    print(f"connections closed before an answer (retried once): {retries}")
+    assert retries <= max(3, total // 200), f"{retries} of {total} requests lost their connection"
     print(f"\nfuzz cases sent: {total} {dict(CASES)}")
     # Each test ran its examples (schemathesis: per operation, and more for negative data).
     if CASES:
