@@ -16,7 +16,9 @@
 #
 # Usage: scripts/test.sh [-- <extra mvn args>]    e.g. -- -pl service -Dit.test=FooIT
 # Env:   BGW_TEST_SKIP_MVN=1, BGW_TEST_SKIP_PYTEST=1 skip a step;
-#        BGW_TEST_KEEP=1 keeps the temp dir (data and logs) afterwards.
+#        BGW_TEST_KEEP=1 keeps the temp dir (data and logs) afterwards;
+#        BGW_TEST_PYTEST_ARGS="-k fuzz" passes arguments to the compatibility pytest run;
+#        BGW_TEST_FUZZ_EXAMPLES sizes the fuzz suite (tests/compat/python/test_fuzz.py).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -208,7 +210,9 @@ else
     export BGW_TEST_API_KEY="sk-test-a"
     export BGW_TEST_OTHER_API_KEY="sk-test-b"
     pytest_rc=0
-    "$PYTHON" -m pytest -q "$COMPAT_DIR" || pytest_rc=$?
+    pytest_args=()
+    read -r -a pytest_args <<<"${BGW_TEST_PYTEST_ARGS:-}"
+    "$PYTHON" -m pytest -q "${pytest_args[@]}" "$COMPAT_DIR" || pytest_rc=$?
     if [[ $pytest_rc == 5 ]]; then
       log "pytest collected no tests in $COMPAT_DIR"
       pytest_rc=0

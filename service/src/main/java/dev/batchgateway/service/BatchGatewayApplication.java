@@ -26,6 +26,7 @@ import dev.batchgateway.service.db.JdbiCleanupStore;
 import dev.batchgateway.service.db.JdbiMetadataStore;
 import dev.batchgateway.service.db.Migrations;
 import dev.batchgateway.service.errors.ApiExceptionMapper;
+import dev.batchgateway.service.errors.EnvelopeErrorHandler;
 import dev.batchgateway.service.errors.JsonErrorMapper;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import dev.batchgateway.service.errors.UnexpectedExceptionMapper;
@@ -39,6 +40,7 @@ import dev.batchgateway.service.metrics.AdminMetrics;
 import dev.batchgateway.service.metrics.BatchStateGauges;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
+import dev.batchgateway.service.resources.OpenApiResource;
 import dev.batchgateway.temporal.BatchWorker;
 import dev.batchgateway.temporal.BatchWorkflowClient;
 import dev.batchgateway.temporal.CleanupSchedule;
@@ -128,6 +130,10 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     environment.lifecycle().manage(searchAttributes(temporal));
 
     if (role.runsApi()) {
+      // Requests Jetty refuses itself (bad URIs, header limits) get the envelope too.
+      environment
+          .lifecycle()
+          .addServerLifecycleListener(server -> server.setErrorHandler(new EnvelopeErrorHandler()));
       environment
           .servlets()
           .addFilter("request-id", new RequestIdFilter())
@@ -156,6 +162,7 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
       environment.jersey().register(new JsonErrorMapper());
       environment.jersey().register(new UnexpectedExceptionMapper());
       environment.jersey().register(new StoreUnavailableMapper());
+      environment.jersey().register(new OpenApiResource());
       environment
           .jersey()
           .register(

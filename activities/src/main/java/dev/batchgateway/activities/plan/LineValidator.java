@@ -84,6 +84,16 @@ public final class LineValidator {
     if (length > limits.maxLineBytes()) {
       return new Verdict(null, tooLarge(length, lineNumber));
     }
+    int notUtf8 = Utf8.firstInvalid(bytes, 0, length);
+    if (notUtf8 >= 0) {
+      return Verdict.error(
+          "invalid_json_line",
+          "This line is not valid UTF-8: byte "
+              + (notUtf8 + 1)
+              + " does not start a well-formed character.",
+          null,
+          lineNumber);
+    }
     JsonNode node;
     try {
       node = reader.readValue(bytes, 0, length);

@@ -26,6 +26,9 @@ public final class ApiKeyFilter implements ContainerRequestFilter {
 
   @Override
   public void filter(ContainerRequestContext request) {
+    if (isUnauthenticated(request)) {
+      return;
+    }
     if (request.getProperty(PROXY_TENANT_PROPERTY) instanceof String proxied) {
       if (ApiKeys.isValidTenant(proxied)) {
         request.setProperty(TENANT_PROPERTY, proxied);
@@ -53,6 +56,14 @@ public final class ApiKeyFilter implements ContainerRequestFilter {
                     ErrorResponses.of(
                         ApiException.unauthorized(
                             "Incorrect API key provided: " + redact(key) + "."))));
+  }
+
+  /** Whether the matched resource is one marked {@link Unauthenticated}. */
+  private static boolean isUnauthenticated(ContainerRequestContext request) {
+    var matched = request.getUriInfo() == null ? null : request.getUriInfo().getMatchedResources();
+    return matched != null
+        && !matched.isEmpty()
+        && matched.get(0).getClass().isAnnotationPresent(Unauthenticated.class);
   }
 
   /** The tenant the filter established for this request. */

@@ -18,6 +18,14 @@ public final class StoreUnavailableMapper implements ExceptionMapper<JdbiExcepti
 
   @Override
   public Response toResponse(JdbiException e) {
+    if (isUnstorableText(e)) {
+      // Not the database's fault: the request held text PostgreSQL refuses, NUL above all.
+      return ErrorResponses.of(
+          ApiException.badRequest(
+              "The request holds a character that cannot be stored (such as NUL, \\u0000) in an"
+                  + " id, name, cursor or field; remove it.",
+              null));
+    }
     if (!isUnavailable(e)) {
       return unexpected.toResponse(e);
     }
@@ -37,6 +45,20 @@ public final class StoreUnavailableMapper implements ExceptionMapper<JdbiExcepti
    * No connection could be had, or it broke: SQLState class 08 (connection exception) or 57P
    * (operator intervention, such as a server shutting down).
    */
+  /**
+   * Text PostgreSQL will not store, whatever the column: 22021 (a NUL byte in a text value) and
+   * 22P05 (a NUL escape in JSON it parses). Both come from what the client sent.
+   */
+  static boolean isUnstorableText(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLException sql
+          && ("22021".equals(sql.getSQLState()) || "22P05".equals(sql.getSQLState()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static boolean isUnavailable(Throwable error) {
     for (Throwable cause = error; cause != null; cause = cause.getCause()) {
       if (cause instanceof ConnectionException) {

@@ -23,7 +23,8 @@ public final class WebApplicationExceptionMapper
           "Unknown request URL: "
               + request.getMethod()
               + " /"
-              + uriInfo.getPath().replaceFirst("^/", "")
+              + dev.batchgateway.activities.ErrorText.quote(
+                  uriInfo.getPath().replaceFirst("^/", ""))
               + ". Please check the URL for typos, or see the API reference.";
       status = 404;
     } else {

@@ -50,7 +50,7 @@ public class BatchesResource {
           "/v1/embeddings",
           "/v1/responses",
           "/v1/moderations");
-  private static final Set<String> CREATE_FIELDS =
+  static final Set<String> CREATE_FIELDS =
       Set.of(
           "input_file_id",
           "endpoint",
@@ -94,7 +94,9 @@ public class BatchesResource {
     for (Iterator<String> names = input.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       if (!CREATE_FIELDS.contains(name)) {
-        throw ApiException.badRequest("Unrecognized request argument supplied: " + name, name);
+        throw ApiException.badRequest(
+            "Unrecognized request argument supplied: " + ErrorText.quote(name),
+            ErrorText.quote(name));
       }
     }
     String inputFileId = requiredString(input, "input_file_id");
@@ -127,7 +129,7 @@ public class BatchesResource {
             .orElseThrow(
                 () ->
                     ApiException.badRequest(
-                        "No such File object: " + inputFileId, "input_file_id"));
+                        "No such File object: " + ErrorText.quote(inputFileId), "input_file_id"));
     if (!FileRecord.PURPOSE_BATCH.equals(file.purpose())) {
       throw ApiException.badRequest(
           "The input file must have purpose 'batch', not '"
@@ -167,7 +169,8 @@ public class BatchesResource {
     // process that dies in between leaves the mark unset, and the StartReconciler settles it.
     requireEngine();
     if (!metadata.insertBatch(row)) {
-      throw ApiException.badRequest("No such File object: " + inputFileId, "input_file_id");
+      throw ApiException.badRequest(
+          "No such File object: " + ErrorText.quote(inputFileId), "input_file_id");
     }
     try {
       engine.start(

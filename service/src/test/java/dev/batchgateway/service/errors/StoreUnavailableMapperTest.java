@@ -33,4 +33,22 @@ class StoreUnavailableMapperTest {
     assertThat(response.getStatus()).isEqualTo(503);
     assertThat(response.getHeaderString("x-should-retry")).isEqualTo("true");
   }
+
+  /** Found by the fuzz suite: a NUL in an id, filename or cursor was a 500. */
+  @Test
+  void textTheDatabaseCannotStoreIsA400NotA500() {
+    for (String state : new String[] {"22021", "22P05"}) {
+      var response =
+          new StoreUnavailableMapper()
+              .toResponse(
+                  new org.jdbi.v3.core.statement.UnableToExecuteStatementException(
+                      new SQLException("invalid byte sequence for encoding \"UTF8\": 0x00", state),
+                      null));
+
+      assertThat(response.getStatus()).as(state).isEqualTo(400);
+      assertThat(response.getHeaderString("x-should-retry")).isEqualTo("false");
+    }
+    assertThat(StoreUnavailableMapper.isUnstorableText(new SQLException("duplicate", "23505")))
+        .isFalse();
+  }
 }
