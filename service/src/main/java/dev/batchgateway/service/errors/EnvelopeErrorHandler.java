@@ -2,7 +2,7 @@ package dev.batchgateway.service.errors;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchgateway.activities.ErrorText;
+import dev.batchgateway.activities.model.ErrorText;
 import dev.batchgateway.service.api.ErrorEnvelope;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;

@@ -23,7 +23,7 @@ public final class WebApplicationExceptionMapper
           "Unknown request URL: "
               + request.getMethod()
               + " /"
-              + dev.batchgateway.activities.ErrorText.quote(
+              + dev.batchgateway.activities.model.ErrorText.quote(
                   uriInfo.getPath().replaceFirst("^/", ""))
               + ". Please check the URL for typos, or see the API reference.";
       status = 404;
