@@ -344,11 +344,16 @@ public final class CapacityController {
         mode = ProbeMode.LEARNING;
         target = inFlight + Math.max(1, (int) Math.ceil(LEARNING_STEP_FRACTION * inFlight));
       }
+      // A queue or a full KV cache cuts the batch back, but to no less than one request: the batch
+      // is how the controller hears whether the cut helped, and a cache that stays full with
+      // nothing running (cached prefixes the engine counts as used) would otherwise hold a limit
+      // of 0 for good. Only interactive load takes the last permit (the targets above).
       if (sample.waiting() > 0) {
-        target = Math.min(target, inFlight - sample.waiting());
+        target = Math.min(target, Math.max(1, inFlight - sample.waiting()));
       }
       if (sample.kvCacheUsage() > KV_SATURATED) {
-        target = Math.min(target, inFlight - Math.max(1, (int) Math.ceil(0.1 * inFlight)));
+        target =
+            Math.min(target, Math.max(1, inFlight - Math.max(1, (int) Math.ceil(0.1 * inFlight))));
       }
       target = clamp(target);
       if (capacity > 0 && interactive >= capacity) {

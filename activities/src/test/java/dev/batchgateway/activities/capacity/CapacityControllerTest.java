@@ -583,6 +583,24 @@ class CapacityControllerTest {
   }
 
   @Test
+  void aKvCacheThatStaysFullWithNothingRunningLeavesOnePermitWithAMinimumOfZero() {
+    PoolProbeSpec noFloor =
+        new PoolProbeSpec("default", List.of("u"), 4, 0, 256, 2, 0.1, TICK, 60_000);
+    Pool pool = new Pool(noFloor, 4);
+    // The engine keeps its cached prefixes and reports the cache 95% used, running or not.
+    for (int i = 0; i < 30; i++) {
+      int inFlight = Math.min(pool.limit, 2);
+      pool.tick(new EngineSample(true, 1, inFlight, 0, 0.95, 0.05, 0.01), inFlight);
+    }
+    assertThat(pool.limit).isEqualTo(1);
+    // Waiting requests that are not the batch's are interactive load, though: they take it.
+    for (int i = 0; i < 10; i++) {
+      pool.tick(engine(1, 3), 1);
+    }
+    assertThat(pool.limit).isZero();
+  }
+
+  @Test
   void theFallbackNeverCutsToZeroEvenWithAMinimumOfZero() {
     PoolProbeSpec noFloor =
         new PoolProbeSpec("default", List.of("u"), 0, 0, 256, 2, 0.1, TICK, 60_000);
