@@ -356,6 +356,12 @@ public final class CapacityController {
             Math.min(target, Math.max(1, inFlight - Math.max(1, (int) Math.ceil(0.1 * inFlight))));
       }
       target = clamp(target);
+      if (target < 1 && interactive == 0 && !rising) {
+        // Below the minimum only to make room for interactive requests: with none on the engines
+        // there is nobody to make room for, and a capacity learned (or configured) below the
+        // headroom would otherwise stop the batch for good, with nothing running to correct it.
+        target = Math.min(1, spec.maxPermits());
+      }
       if (capacity > 0 && interactive >= capacity) {
         // Interactive requests alone fill every slot and queue: a batch request would only make
         // one of them wait longer, so the batch gives up even its minimum until they fit again.

@@ -601,6 +601,23 @@ class CapacityControllerTest {
   }
 
   @Test
+  void anEngineSmallerThanTheHeadroomStillRunsTheBatchWhileNoInteractiveRequestIsThere() {
+    // Two slots, and a headroom of at least two: the steady target is 0 or less.
+    PoolProbeSpec tiny =
+        new PoolProbeSpec("default", List.of("u"), 2, 0, 256, 2, 0.1, TICK, 60_000);
+    Pool pool = new Pool(tiny, 2);
+    for (int i = 0; i < 20; i++) {
+      pool.tick(engine(pool.limit, 0), pool.limit);
+    }
+    assertThat(pool.limit).isEqualTo(1);
+    // One interactive request arrives: the batch makes way.
+    for (int i = 0; i < 20; i++) {
+      pool.tick(engine(1 + Math.min(pool.limit, 1), 0), Math.min(pool.limit, 1));
+    }
+    assertThat(pool.limit).isZero();
+  }
+
+  @Test
   void theFallbackNeverCutsToZeroEvenWithAMinimumOfZero() {
     PoolProbeSpec noFloor =
         new PoolProbeSpec("default", List.of("u"), 0, 0, 256, 2, 0.1, TICK, 60_000);
