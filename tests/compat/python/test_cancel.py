@@ -12,16 +12,20 @@ from openai.types import Batch
 from compat_helpers import DAY, OUTPUT_KEYS, assert_error_envelope, chat_line, unique
 
 BIG = 3000  # lines: long enough to still run when the cancel arrives
+# The default test simulator answers at once and the gateway runs a few thousand
+# lines a second, so 3000 lines can all finish in the 0.2 s the in-progress test
+# waits before cancelling (seen in CI). That test runs a batch this much bigger.
+BIG_IN_PROGRESS = 30000
 PROMPT_CANCEL_SECONDS = 30
 
 
 @pytest.fixture
 def big_batch(upload_jsonl, create_batch):
-    """A freshly created 3000-line chat batch (max_tokens 5) and its input lines."""
+    """A freshly created chat batch (3000 lines unless told) (max_tokens 5) and its input lines."""
 
-    def make(**kwargs):
+    def make(size: int = BIG, **kwargs):
         prefix = unique("big")
-        lines = [chat_line(f"{prefix}-{i:05d}", f"Question {i}", max_tokens=5) for i in range(BIG)]
+        lines = [chat_line(f"{prefix}-{i:05d}", f"Question {i}", max_tokens=5) for i in range(size)]
         f = upload_jsonl(lines)
         return lines, create_batch(f.id, **kwargs)
 
@@ -101,7 +105,7 @@ def test_cancel_while_validating(client, big_batch, wait_terminal, download_line
 
 
 def test_cancel_while_in_progress_keeps_partial_results(client, big_batch, wait_terminal, download_lines, track_file):
-    lines, created = big_batch()
+    lines, created = big_batch(BIG_IN_PROGRESS)
     deadline = time.monotonic() + 30
     status = created.status
     while status == "validating" and time.monotonic() < deadline:
