@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * enforces the pool's total. Every batch that asked for a permit in the last few seconds has a
  * share of the pool's limit, weighted by its priority (each {@link SharingSettings#priorityStep}
  * points double it) and boosted while its deadline is at risk, and never below a minimum share.
+ * Tenants share fairly: a batch's weight is divided by the number of active batches of its tenant,
+ * so a tenant running ten batches weighs what it would with one of them (the mean of its batches'
+ * weights), and a tenant with a single batch is not crowded out.
  *
  * <p>The next permit goes, in this order: to a batch below the minimum share (nobody starves);
  * then, whatever its share, to the batch with the earliest deadline among those at risk and those
@@ -423,9 +426,20 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
       }
     }
 
-    double weight(Batch batch) {
+    /**
+     * A batch's weight: its priority and deadline risk, divided between its tenant's active batches
+     * so that each tenant weighs as the mean of its batches, however many it runs.
+     */
+    double weight(Batch batch, Map<String, Integer> batchesPerTenant) {
       double weight = Math.pow(2, (double) batch.priority / settings.priorityStep());
-      return batch.atRisk ? weight * settings.atRiskBoost() : weight;
+      if (batch.atRisk) {
+        weight *= settings.atRiskBoost();
+      }
+      return weight / batchesPerTenant.getOrDefault(tenantOf(batch), 1);
+    }
+
+    private static String tenantOf(Batch batch) {
+      return batch.tenant == null ? "" : batch.tenant;
     }
 
     /** Permits every active batch keeps, however low its priority: at least one. */
@@ -434,11 +448,21 @@ public final class SharingConcurrencyLimiter implements ConcurrencyLimiter {
     }
 
     Map<Batch, Double> shares() {
-      double total = batches.values().stream().mapToDouble(this::weight).sum();
+      Map<String, Integer> batchesPerTenant = new HashMap<>();
+      for (Batch batch : batches.values()) {
+        batchesPerTenant.merge(tenantOf(batch), 1, Integer::sum);
+      }
+      Map<Batch, Double> weights = new LinkedHashMap<>();
+      double total = 0;
+      for (Batch batch : batches.values()) {
+        double weight = weight(batch, batchesPerTenant);
+        weights.put(batch, weight);
+        total += weight;
+      }
       double floor = minShare();
       Map<Batch, Double> shares = new LinkedHashMap<>();
-      for (Batch batch : batches.values()) {
-        shares.put(batch, Math.max(floor, limit * weight(batch) / total));
+      for (Map.Entry<Batch, Double> entry : weights.entrySet()) {
+        shares.put(entry.getKey(), Math.max(floor, limit * entry.getValue() / total));
       }
       return shares;
     }

@@ -14,6 +14,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -36,6 +37,10 @@ class SharingConcurrencyLimiterTest {
 
   private static PermitRequest ask(String batch, int priority) {
     return new PermitRequest("pool", "tenant", batch, priority, DAY_LATER);
+  }
+
+  private static PermitRequest askAs(String tenant, String batch, int priority) {
+    return new PermitRequest("pool", tenant, batch, priority, DAY_LATER);
   }
 
   private static Optional<Permit> now(SharingConcurrencyLimiter limiter, PermitRequest request)
@@ -143,6 +148,51 @@ class SharingConcurrencyLimiterTest {
 
     assertThat(limiter.shares("pool").get("batch_a")).isCloseTo(10.0 / 3, within(0.01));
     assertThat(limiter.shares("pool").get("batch_b")).isCloseTo(20.0 / 3, within(0.01));
+  }
+
+  @Test
+  void aTenantWithManyBatchesWeighsAsMuchAsATenantWithOne() throws InterruptedException {
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(12));
+    for (int i = 0; i < 3; i++) {
+      now(limiter, askAs("tenant-many", "batch_many_" + i, 0)).orElseThrow().onIgnore();
+    }
+    now(limiter, askAs("tenant-one", "batch_one", 0)).orElseThrow().onIgnore();
+
+    Map<String, Double> shares = limiter.shares("pool");
+    assertThat(shares.get("batch_one")).isCloseTo(6.0, within(0.01));
+    for (int i = 0; i < 3; i++) {
+      assertThat(shares.get("batch_many_" + i)).isCloseTo(2.0, within(0.01));
+    }
+    // Priority still counts, between tenants and within one.
+    now(limiter, askAs("tenant-many", "batch_many_0", 10)).orElseThrow().onIgnore();
+    shares = limiter.shares("pool");
+    assertThat(shares.get("batch_many_0")).isCloseTo(2 * shares.get("batch_many_1"), within(0.01));
+    assertThat(shares.get("batch_one")).isLessThan(6.0);
+  }
+
+  @Test
+  void underContentionALoneBatchKeepsItsTenantsHalfAgainstTenBatchesOfAnother() throws Exception {
+    // 40 permits: the minimum share (5%, 2 permits a batch) leaves room for the tenants' shares.
+    SharingConcurrencyLimiter limiter = sharing(new LocalConcurrencyLimiter(40));
+    AtomicLong grantsMany = new AtomicLong();
+    AtomicLong grantsOne = new AtomicLong();
+    long stopAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+    List<CompletableFuture<Void>> workers = new ArrayList<>();
+    for (int b = 0; b < 10; b++) {
+      for (int i = 0; i < 5; i++) {
+        workers.add(
+            demand(limiter, askAs("tenant-many", "batch_many_" + b, 0), grantsMany, stopAt));
+      }
+    }
+    for (int i = 0; i < 30; i++) {
+      workers.add(demand(limiter, askAs("tenant-one", "batch_one", 0), grantsOne, stopAt));
+    }
+    CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+
+    // Shared per batch, the lone batch would get 1/11 of the permits; per tenant it gets half.
+    double oneFraction = (double) grantsOne.get() / (grantsOne.get() + grantsMany.get());
+    System.out.printf("lone batch got %.2f of the grants%n", oneFraction);
+    assertThat(oneFraction).isGreaterThan(0.35);
   }
 
   @Test
