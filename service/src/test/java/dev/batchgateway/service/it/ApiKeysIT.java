@@ -88,37 +88,45 @@ class ApiKeysIT {
     assertThat(listed.output()).contains(TENANT).doesNotContain(secret);
     assertThat(revokedColumn(listed.output(), id)).isEqualTo("-");
 
-    // Requests keep coming while the key is revoked, so the gateway's cached row is fresh at that
-    // moment: the worst case for how long a revoked key still works.
-    AtomicBoolean revoking = new AtomicBoolean(true);
-    Thread traffic =
-        Thread.ofVirtual()
-            .start(
-                () -> {
-                  while (revoking.get()) {
-                    api.get("/v1/files/" + fileId);
-                    try {
-                      Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                      return;
+    // A second gateway, a process of its own (the API role, as a separate deployment runs it),
+    // caches the key too: the revocation must reach every process.
+    try (GatewayProcess other = otherGateway()) {
+      Api otherApi = new Api(other.httpPort, key);
+      assertThat(otherApi.get("/v1/files?limit=1").statusCode()).isEqualTo(200);
+
+      // Requests keep coming to both while the key is revoked, so each gateway's cached row is
+      // fresh at that moment: the worst case for how long a revoked key still works.
+      AtomicBoolean revoking = new AtomicBoolean(true);
+      Thread traffic =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (revoking.get()) {
+                      api.get("/v1/files/" + fileId);
+                      otherApi.get("/v1/files?limit=1");
+                      try {
+                        Thread.sleep(50);
+                      } catch (InterruptedException e) {
+                        return;
+                      }
                     }
-                  }
-                });
-    Run revoked = keys("revoke", id);
-    revoking.set(false);
-    traffic.join();
-    assertThat(revoked.exit()).as(revoked.output()).isZero();
-    long revokedAt = System.nanoTime();
-    HttpResponse<String> refused = api.get("/v1/files/" + fileId);
-    while (refused.statusCode() == 200 && System.nanoTime() - revokedAt < 6_000_000_000L) {
-      Thread.sleep(100);
-      refused = api.get("/v1/files/" + fileId);
+                  });
+      Run revoked = keys("revoke", id);
+      revoking.set(false);
+      traffic.join();
+      assertThat(revoked.exit()).as(revoked.output()).isZero();
+      long revokedAt = System.nanoTime();
+      long refusedHere = refusedAfterMillis(() -> api.get("/v1/files/" + fileId), revokedAt);
+      long refusedThere = refusedAfterMillis(() -> otherApi.get("/v1/files?limit=1"), revokedAt);
+      System.out.println(
+          "ApiKeysIT: revoked key refused "
+              + refusedHere
+              + " ms (this gateway) and "
+              + refusedThere
+              + " ms (another process) after revoke");
+      assertThat(refusedHere).isLessThan(5000);
+      assertThat(refusedThere).isLessThan(5000);
     }
-    long refusedAfterMillis = (System.nanoTime() - revokedAt) / 1_000_000;
-    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(401);
-    assertThat(refusedAfterMillis).isLessThan(5000);
-    System.out.println("ApiKeysIT: revoked key refused " + refusedAfterMillis + " ms after revoke");
-    assertUnauthorized(refused);
 
     // Two more runs of the command, side by side: a JVM each takes seconds.
     CompletableFuture<Run> listedAgain = inBackground("list", "--tenant", TENANT);
@@ -175,6 +183,45 @@ class ApiKeysIT {
         fromProxy.send(
             HttpRequest.newBuilder(files).header("X-Authenticated-Tenant", "no/such").build(),
             HttpResponse.BodyHandlers.ofString()));
+  }
+
+  /**
+   * Milliseconds from {@code since} until {@code call} answers 401 (checked as an OpenAI
+   * authentication error); fails if it still answers anything else after 6 seconds.
+   */
+  private static long refusedAfterMillis(
+      java.util.function.Supplier<HttpResponse<String>> call, long since)
+      throws InterruptedException {
+    HttpResponse<String> response = call.get();
+    while (response.statusCode() == 200 && System.nanoTime() - since < 6_000_000_000L) {
+      Thread.sleep(100);
+      response = call.get();
+    }
+    long millis = (System.nanoTime() - since) / 1_000_000;
+    assertUnauthorized(response);
+    return millis;
+  }
+
+  /** A gateway with the API role in a JVM of its own, on the test stack. */
+  private static GatewayProcess otherGateway() throws Exception {
+    Map<String, String> config = new java.util.LinkedHashMap<>();
+    config.put("database.url", TestStack.env("BGW_TEST_DB_URL"));
+    config.put("database.user", TestStack.env("BGW_TEST_DB_USER"));
+    config.put("database.password", TestStack.env("BGW_TEST_DB_PASSWORD"));
+    config.put("temporal.target", TestStack.env("BGW_TEST_TEMPORAL"));
+    config.put("inference.url", TestStack.env("BGW_TEST_INFERENCE_URL"));
+    config.put("limiter.type", "local");
+    config.put("capacity.mode", "fixed");
+    config.put("apiKeys", "sk-keys-other:" + FIXED_TENANT);
+    config.put("logging.level", "WARN");
+    config.put("files.root", java.nio.file.Files.createTempDirectory("bgw-keys-api-") + "/files");
+    GatewayProcess process = GatewayProcess.start("api", 512L << 20, config);
+    try {
+      return process.awaitHealthy(java.time.Duration.ofSeconds(90));
+    } catch (Exception | AssertionError e) {
+      process.close();
+      throw e;
+    }
   }
 
   private static void assertUnauthorized(HttpResponse<String> response) {
