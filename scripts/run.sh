@@ -38,6 +38,7 @@ JAR="service/target/batch-gateway.jar"
 cleanup() {
   local rc=$?
   trap '' INT TERM # a second Ctrl-C must not cut the shutdown short
+  if [[ -n ${build_pid:-} ]]; then kill "$build_pid" 2>/dev/null || true; fi
   stop_all
   exit "$rc"
 }
@@ -51,6 +52,17 @@ require_free_port 127.0.0.1 "$BGW_ADMIN_PORT" "gateway admin (BGW_ADMIN_PORT)" |
 
 # --- what is missing gets installed or built -------------------------------
 bgw_use_java
+mkdir -p "$LOGS"
+# The jar builds in the background while the tools are fetched and built: on a fresh
+# machine both take minutes (Maven downloads, the simulator's Go build), one mostly
+# waiting on the network, the other on the CPU.
+# Rebuild the jar when it is missing or older than any source or pom.
+build_pid=""
+if [[ ! -f $JAR || -n $(find pom.xml ./*/pom.xml ./*/src -newer "$JAR" -type f -print -quit 2>/dev/null) ]]; then
+  log "building $JAR in the background (mvn package, tests skipped; a few minutes the first time; log: $LOGS/build.log)"
+  mvn -B -q -ntp -DskipTests package >"$LOGS/build.log" 2>&1 &
+  build_pid=$!
+fi
 tools=()
 [[ -n ${TEMPORAL_ADDRESS:-} ]] || tools+=(temporal)
 [[ -n ${BGW_INFERENCE_URL:-} ]] || tools+=(llm-d-inference-sim)
@@ -63,10 +75,12 @@ if [[ -z ${BGW_REDIS_URL:-} && ${BGW_LIMITER:-redisson} == redisson ]]; then
   ensure_redis_installed
 fi
 
-# Rebuild the jar when it is missing or older than any source or pom.
-if [[ ! -f $JAR || -n $(find pom.xml ./*/pom.xml ./*/src -newer "$JAR" -type f -print -quit 2>/dev/null) ]]; then
-  log "building $JAR (mvn package, tests skipped; a few minutes the first time)"
-  mvn -B -q -ntp -DskipTests package
+if [[ -n $build_pid ]]; then
+  if ! wait "$build_pid"; then
+    tail -n 40 "$LOGS/build.log" >&2
+    die "the build failed (log: $LOGS/build.log)"
+  fi
+  log "built $JAR"
 fi
 
 # --- the stack --------------------------------------------------------------
