@@ -13,6 +13,7 @@ import jakarta.validation.constraints.NotNull;
 import java.util.concurrent.TimeUnit;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
 
 /**
  * {@code type: redisson}: one semaphore per pool in Redis, shared by every worker that points at
@@ -37,6 +38,9 @@ public class RedissonLimiterFactory implements LimiterFactory {
    * before it goes back to Redis; 0 gives every permit back as its request ends. At most a third of
    * {@code leaseTime} is used.
    */
+  /** Redisson's own default for its listener threads. */
+  private static final int LISTENER_THREADS = 16;
+
   @NotNull @JsonProperty private Duration permitReuse = Duration.seconds(1);
 
   @Valid @NotNull @JsonProperty private RedisSettings redis = new RedisSettings();
@@ -47,7 +51,10 @@ public class RedissonLimiterFactory implements LimiterFactory {
 
   @Override
   public PoolLimiter build(Environment environment) {
-    RedissonClient client = Redisson.create(redis.toRedissonConfig());
+    Config config = redis.toRedissonConfig();
+    RedissonListenerExecutor listeners = new RedissonListenerExecutor(LISTENER_THREADS);
+    config.setExecutor(listeners);
+    RedissonClient client = Redisson.create(config);
     RedissonConcurrencyLimiter limiter =
         new RedissonConcurrencyLimiter(
             client,
@@ -62,6 +69,7 @@ public class RedissonLimiterFactory implements LimiterFactory {
               public void stop() {
                 limiter.close();
                 client.shutdown();
+                listeners.shutdown();
               }
             });
     environment.healthChecks().register("redis", new RedisHealthCheck(client));
