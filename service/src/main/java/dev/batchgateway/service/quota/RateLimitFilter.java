@@ -51,8 +51,8 @@ public final class RateLimitFilter implements ContainerRequestFilter {
             "rate_limit_error",
             String.format(
                 Locale.ROOT,
-                "Tenant '%s' is over its API rate limit of %s requests per second (bursts of up"
-                    + " to %,d). Retry after %d second%s.",
+                "Tenant '%s' is over its API rate limit (requestsPerSecond %s, burst %,d)."
+                    + " Retry after %d second%s.",
                 tenant,
                 formatRate(limits.requestsPerSecond()),
                 limits.burst(),
