@@ -9,6 +9,8 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.core.Response;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +24,11 @@ import org.slf4j.LoggerFactory;
 public final class RateLimitFilter implements ContainerRequestFilter {
   private static final Logger log = LoggerFactory.getLogger(RateLimitFilter.class);
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  /** A throttled tenant is logged at most this often, however many calls are refused. */
+  private static final long LOG_EVERY_NANOS = 10 * NANOS_PER_SECOND;
+
+  private final ConcurrentMap<String, Long> loggedAt = new ConcurrentHashMap<>();
 
   private final ApiRateLimiter limiter;
   private final QuotaMetrics metrics;
@@ -44,7 +51,17 @@ public final class RateLimitFilter implements ContainerRequestFilter {
     metrics.refused(Quota.REQUESTS_PER_SECOND);
     long retryAfter = retryAfterSeconds(waitNanos);
     QuotaSettings.Limits limits = limiter.limitsFor(tenant);
-    log.debug("Tenant {} is over its API rate; retry after {} s", tenant, retryAfter);
+    long now = System.nanoTime();
+    Long last = loggedAt.get(tenant);
+    if (last == null || now - last > LOG_EVERY_NANOS) {
+      loggedAt.put(tenant, now);
+      log.info(
+          "Tenant {} is over its API rate limit ({} per second, burst {}); refusing its calls"
+              + " with 429 (logged at most every 10 s)",
+          tenant,
+          formatRate(limits.requestsPerSecond()),
+          limits.burst());
+    }
     ApiException refusal =
         new ApiException(
             429,
