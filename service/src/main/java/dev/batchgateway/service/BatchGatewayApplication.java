@@ -38,6 +38,9 @@ import dev.batchgateway.service.lifecycle.StartReconciler;
 import dev.batchgateway.service.lifecycle.TemporalBatchEngine;
 import dev.batchgateway.service.metrics.AdminMetrics;
 import dev.batchgateway.service.metrics.BatchStateGauges;
+import dev.batchgateway.service.quota.ApiRateLimiter;
+import dev.batchgateway.service.quota.QuotaMetrics;
+import dev.batchgateway.service.quota.RateLimitFilter;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.service.resources.OpenApiResource;
@@ -157,6 +160,12 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           ApiKeys.parse(config.getApiKeys())
               .orElse(new StoredKeys(new JdbiApiKeyStore(jdbi)::find));
       environment.jersey().register(new ApiKeyFilter(keys));
+      QuotaMetrics quotaMetrics = new QuotaMetrics(environment.metrics());
+      environment
+          .jersey()
+          .register(
+              new RateLimitFilter(
+                  new ApiRateLimiter(config.getQuotas(), System::nanoTime), quotaMetrics));
       environment.jersey().register(new ApiExceptionMapper());
       environment.jersey().register(new WebApplicationExceptionMapper());
       environment.jersey().register(new JsonErrorMapper());
@@ -173,7 +182,13 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           .jersey()
           .register(
               new BatchesResource(
-                  metadata, new TemporalBatchEngine(workflows), config.getBatches(), json, clock));
+                  metadata,
+                  new TemporalBatchEngine(workflows),
+                  config.getBatches(),
+                  config.getQuotas(),
+                  quotaMetrics,
+                  json,
+                  clock));
       environment
           .lifecycle()
           .manage(

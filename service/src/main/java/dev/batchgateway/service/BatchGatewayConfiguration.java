@@ -10,6 +10,7 @@ import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
 import dev.batchgateway.service.limiter.RedissonLimiterFactory;
+import dev.batchgateway.service.quota.QuotaSettings;
 import dev.batchgateway.temporal.TemporalSettings;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -38,6 +39,12 @@ public class BatchGatewayConfiguration extends Configuration {
 
   /** Files and bytes each tenant may store (README, "Storage quotas"); off by default. */
   @Valid @NotNull @JsonProperty private StorageQuota storageQuota = new StorageQuota();
+
+  /**
+   * Unfinished batches, queued requests and API calls per second each tenant may have (README,
+   * "Tenant quotas").
+   */
+  @Valid @NotNull @JsonProperty private QuotaSettings quotas = new QuotaSettings();
 
   /**
    * {@code key:tenant} pairs, comma-separated, besides the keys in the database ({@code keys
@@ -71,6 +78,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public StorageQuota getStorageQuota() {
     return storageQuota;
+  }
+
+  public QuotaSettings getQuotas() {
+    return quotas;
   }
 
   public LimiterFactory getLimiter() {

@@ -12,6 +12,7 @@ import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.service.model.BatchRecord;
 import dev.batchgateway.service.port.ApiMetadataStore;
+import dev.batchgateway.service.quota.BatchQuotas;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.FinalizeResult;
 import dev.batchgateway.workflows.RequestCounts;
@@ -73,7 +74,12 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
 
   @Override
   public void insertFile(FileRecord file) {
-    jdbi.useHandle(handle -> insertFile(handle, file));
+    jdbi.useHandle(handle -> insertFile(handle, file, null));
+  }
+
+  @Override
+  public void insertUpload(FileRecord file, long requestLines) {
+    jdbi.useHandle(handle -> insertFile(handle, file, requestLines));
   }
 
   @Override
@@ -101,7 +107,7 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
    */
   @Override
   public Optional<StorageUsage> insertFileWithinQuota(
-      FileRecord file, long maxFiles, long maxBytes, long now) {
+      FileRecord file, long requestLines, long maxFiles, long maxBytes, long now) {
     return jdbi.inTransaction(
         handle -> {
           handle.execute(
@@ -111,19 +117,24 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
               || (maxBytes > 0 && usage.bytes() + file.bytes() > maxBytes)) {
             return Optional.of(usage);
           }
-          insertFile(handle, file);
+          insertFile(handle, file, requestLines);
           return Optional.<StorageUsage>empty();
         });
   }
 
-  private static void insertFile(Handle handle, FileRecord file) {
+  /**
+   * @param requestLines the requests (non-blank lines) of an upload; null for the files batches
+   *     write, which no batch reads
+   */
+  private static void insertFile(Handle handle, FileRecord file, Long requestLines) {
     handle
         .createUpdate(
             "INSERT INTO files ("
                 + FILE_COLUMNS
-                + ") VALUES (:id, :tenant, :filename, :purpose, :bytes, :createdAt, :expiresAt,"
-                + " :status, :storageKey) ON CONFLICT (id) DO NOTHING")
+                + ", request_lines) VALUES (:id, :tenant, :filename, :purpose, :bytes, :createdAt,"
+                + " :expiresAt, :status, :storageKey, :requestLines) ON CONFLICT (id) DO NOTHING")
         .bindMethods(file)
+        .bind("requestLines", requestLines)
         .execute();
   }
 
@@ -255,20 +266,44 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
    */
   @Override
   public boolean insertBatch(BatchRecord batch) {
+    return insertBatchWithinQuota(batch, 0, 0).outcome() == BatchInsertOutcome.INSERTED;
+  }
+
+  /**
+   * As {@link #insertBatch}, within the tenant's batch quotas. When a limit applies, the creates of
+   * one tenant take a transaction-scoped advisory lock in turn and count the tenant's unfinished
+   * batches under it, so two at once cannot both take the last room left; without limits nothing is
+   * counted or locked.
+   */
+  @Override
+  public BatchInsert insertBatchWithinQuota(
+      BatchRecord batch, long maxActiveBatches, long maxQueued) {
+    boolean limited = maxActiveBatches > 0 || maxQueued > 0;
     return jdbi.inTransaction(
         handle -> {
-          boolean present =
+          if (limited) {
+            handle.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(?))", "bgw-batch-quota:" + batch.tenant());
+          }
+          Optional<Long> inputRequests =
               handle
                   .createQuery(
-                      "SELECT id FROM files WHERE tenant = :tenant AND id = :id"
-                          + " AND deleted_at IS NULL FOR SHARE")
+                      "SELECT COALESCE(request_lines, 0) FROM files WHERE tenant = :tenant"
+                          + " AND id = :id AND deleted_at IS NULL FOR SHARE")
                   .bind("tenant", batch.tenant())
                   .bind("id", batch.inputFileId())
-                  .mapTo(String.class)
-                  .findOne()
-                  .isPresent();
-          if (!present) {
-            return false;
+                  .mapTo(Long.class)
+                  .findOne();
+          if (inputRequests.isEmpty()) {
+            return new BatchInsert(BatchInsertOutcome.NO_INPUT_FILE, null, 0);
+          }
+          long newRequests = inputRequests.get();
+          BatchQuotas.Load load = null;
+          if (limited) {
+            load = batchLoad(handle, batch.tenant());
+            if (BatchQuotas.passed(load, newRequests, maxActiveBatches, maxQueued) != null) {
+              return new BatchInsert(BatchInsertOutcome.OVER_QUOTA, load, newRequests);
+            }
           }
           handle
               .createUpdate(
@@ -291,8 +326,28 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
               .bind("priority", batch.priority())
               .bind("outputExpiresAfter", batch.outputExpiresAfter())
               .execute();
-          return true;
+          return new BatchInsert(BatchInsertOutcome.INSERTED, load, newRequests);
         });
+  }
+
+  /**
+   * A tenant's unfinished batches and the requests in them: a batch's total once validation has
+   * counted it, its input file's count before (0 for a file uploaded before files were counted).
+   */
+  private static BatchQuotas.Load batchLoad(Handle handle, String tenant) {
+    return handle
+        .createQuery(
+            """
+            SELECT COUNT(*) AS active,
+                   COALESCE(SUM(CASE WHEN b.total_requests > 0 THEN b.total_requests
+                                     ELSE COALESCE(f.request_lines, 0) END), 0) AS queued
+              FROM batches b LEFT JOIN files f ON f.id = b.input_file_id
+             WHERE b.tenant = :tenant
+               AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')
+            """)
+        .bind("tenant", tenant)
+        .map((rs, ctx) -> new BatchQuotas.Load(rs.getLong("active"), rs.getLong("queued")))
+        .one();
   }
 
   /** A batch row whose workflow is not known to have started. */
@@ -635,10 +690,10 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
             return;
           }
           if (outputFile != null) {
-            insertFile(handle, outputFile);
+            insertFile(handle, outputFile, null);
           }
           if (errorFile != null) {
-            insertFile(handle, errorFile);
+            insertFile(handle, errorFile, null);
           }
           handle
               .createUpdate(

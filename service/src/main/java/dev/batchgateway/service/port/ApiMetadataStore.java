@@ -2,6 +2,7 @@ package dev.batchgateway.service.port;
 
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.service.model.BatchRecord;
+import dev.batchgateway.service.quota.BatchQuotas;
 import java.util.List;
 import java.util.Optional;
 
@@ -16,6 +17,9 @@ public interface ApiMetadataStore {
 
   void insertFile(FileRecord file);
 
+  /** Inserts an uploaded file with the number of requests (non-blank lines) it holds. */
+  void insertUpload(FileRecord file, long requestLines);
+
   StorageUsage storageUsage(String tenant, long now);
 
   /**
@@ -24,7 +28,7 @@ public interface ApiMetadataStore {
    * tenant at once cannot both take the last room left.
    */
   Optional<StorageUsage> insertFileWithinQuota(
-      FileRecord file, long maxFiles, long maxBytes, long now);
+      FileRecord file, long requestLines, long maxFiles, long maxBytes, long now);
 
   /** A file as the API shows it: neither deleted nor expired at {@code now}. */
   Optional<FileRecord> findLiveFile(String tenant, String fileId, long now);
@@ -49,6 +53,28 @@ public interface ApiMetadataStore {
    * @return false, with nothing inserted, when the input file was deleted meanwhile
    */
   boolean insertBatch(BatchRecord batch);
+
+  /** What {@link #insertBatchWithinQuota} did. */
+  enum BatchInsertOutcome {
+    INSERTED,
+    /** The input file was deleted meanwhile; nothing was inserted. */
+    NO_INPUT_FILE,
+    /** The batch would pass a quota; nothing was inserted. */
+    OVER_QUOTA
+  }
+
+  /**
+   * What an insert did, with what the tenant had going before it and the requests the new batch
+   * brings (its input file's, 0 for a file uploaded before they were counted).
+   */
+  record BatchInsert(BatchInsertOutcome outcome, BatchQuotas.Load load, long newRequests) {}
+
+  /**
+   * As {@link #insertBatch}, unless the tenant would then have more unfinished batches, or more
+   * requests in them, than the limits (0: none; see {@link BatchQuotas#passed}). The creates of one
+   * tenant check and insert in turn, so two at once cannot both take the last room left.
+   */
+  BatchInsert insertBatchWithinQuota(BatchRecord batch, long maxActiveBatches, long maxQueued);
 
   /** Records that the batch's workflow started. */
   void markWorkflowStarted(String tenant, String batchId);

@@ -15,6 +15,10 @@ import dev.batchgateway.service.errors.ApiException;
 import dev.batchgateway.service.model.BatchRecord;
 import dev.batchgateway.service.port.ApiMetadataStore;
 import dev.batchgateway.service.port.BatchEngine;
+import dev.batchgateway.service.quota.BatchQuotas;
+import dev.batchgateway.service.quota.Quota;
+import dev.batchgateway.service.quota.QuotaMetrics;
+import dev.batchgateway.service.quota.QuotaSettings;
 import dev.batchgateway.workflows.BatchInput;
 import dev.batchgateway.workflows.BatchStatus;
 import dev.batchgateway.workflows.RequestCounts;
@@ -69,6 +73,8 @@ public class BatchesResource {
   private final ApiMetadataStore metadata;
   private final BatchEngine engine;
   private final BatchLimits limits;
+  private final QuotaSettings quotas;
+  private final QuotaMetrics quotaMetrics;
   private final ObjectMapper json;
   private final Clock clock;
 
@@ -76,11 +82,15 @@ public class BatchesResource {
       ApiMetadataStore metadata,
       BatchEngine engine,
       BatchLimits limits,
+      QuotaSettings quotas,
+      QuotaMetrics quotaMetrics,
       ObjectMapper json,
       Clock clock) {
     this.metadata = metadata;
     this.engine = engine;
     this.limits = limits;
+    this.quotas = quotas;
+    this.quotaMetrics = quotaMetrics;
     this.json = json;
     this.clock = clock;
   }
@@ -168,9 +178,15 @@ public class BatchesResource {
     // The row first, marked as not started; the workflow (id = batch id); then the mark. A
     // process that dies in between leaves the mark unset, and the StartReconciler settles it.
     requireEngine();
-    if (!metadata.insertBatch(row)) {
-      throw ApiException.badRequest(
-          "No such File object: " + ErrorText.quote(inputFileId), "input_file_id");
+    QuotaSettings.Limits own = quotas.limitsFor(tenant);
+    ApiMetadataStore.BatchInsert insert =
+        metadata.insertBatchWithinQuota(row, own.maxActiveBatches(), own.maxQueuedRequests());
+    switch (insert.outcome()) {
+      case NO_INPUT_FILE ->
+          throw ApiException.badRequest(
+              "No such File object: " + ErrorText.quote(inputFileId), "input_file_id");
+      case OVER_QUOTA -> throw overQuota(tenant, own, insert);
+      case INSERTED -> {}
     }
     try {
       engine.start(
@@ -188,6 +204,30 @@ public class BatchesResource {
     }
     metadata.markWorkflowStarted(tenant, row.id());
     return BatchJson.render(json, row);
+  }
+
+  /** The 429 for a create the batch quotas refused; nothing was inserted or started. */
+  private ApiException overQuota(
+      String tenant, QuotaSettings.Limits own, ApiMetadataStore.BatchInsert insert) {
+    Quota passed =
+        BatchQuotas.passed(
+            insert.load(), insert.newRequests(), own.maxActiveBatches(), own.maxQueuedRequests());
+    quotaMetrics.refused(passed);
+    log.info(
+        "Refused a batch of tenant {} ({} requests): {} unfinished batches, {} queued requests,"
+            + " over its {} quota",
+        tenant,
+        insert.newRequests(),
+        insert.load().activeBatches(),
+        insert.load().queuedRequests(),
+        passed.label());
+    return BatchQuotas.refusal(
+        tenant,
+        passed,
+        insert.load(),
+        insert.newRequests(),
+        own.maxActiveBatches(),
+        own.maxQueuedRequests());
   }
 
   /**

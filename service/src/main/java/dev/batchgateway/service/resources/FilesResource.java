@@ -12,6 +12,7 @@ import dev.batchgateway.service.api.FileObject;
 import dev.batchgateway.service.api.ListPage;
 import dev.batchgateway.service.auth.ApiKeyFilter;
 import dev.batchgateway.service.errors.ApiException;
+import dev.batchgateway.service.files.RequestLineCounter;
 import dev.batchgateway.service.files.StorageQuota;
 import dev.batchgateway.service.multipart.MalformedMultipartException;
 import dev.batchgateway.service.multipart.MultipartReader;
@@ -105,6 +106,7 @@ public class FilesResource {
       String seconds = null;
       String filename = null;
       long bytes = -1;
+      long requests = 0;
       MultipartReader.Part part;
       while ((part = reader.next()) != null) {
         String name = part.name() == null ? "" : part.name();
@@ -116,7 +118,10 @@ public class FilesResource {
             long limit =
                 "batch".equals(purpose) ? limits.maxBatchFileBytes() : limits.maxFileBytes();
             stored = true;
-            bytes = store.write(key, part.body(), limit);
+            // Counted on the way through: a batch create needs it before validation reads the file.
+            RequestLineCounter counter = new RequestLineCounter(part.body());
+            bytes = store.write(key, counter, limit);
+            requests = counter.requests();
             filename = part.filename();
           }
           case "purpose" -> purpose = field(part, "purpose");
@@ -169,12 +174,13 @@ public class FilesResource {
               key);
       if (ownLimits.any()) {
         Optional<ApiMetadataStore.StorageUsage> over =
-            metadata.insertFileWithinQuota(file, ownLimits.maxFiles(), ownLimits.maxBytes(), now);
+            metadata.insertFileWithinQuota(
+                file, requests, ownLimits.maxFiles(), ownLimits.maxBytes(), now);
         if (over.isPresent()) {
           checkQuota(tenant, ownLimits, bytes, over.get());
         }
       } else {
-        metadata.insertFile(file);
+        metadata.insertUpload(file, requests);
       }
       registered = true;
       return FileObject.of(file);
