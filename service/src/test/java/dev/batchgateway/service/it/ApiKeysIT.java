@@ -44,7 +44,7 @@ class ApiKeysIT {
           ConfigOverride.config("trustedHeader.header", "X-Authenticated-Tenant"),
           ConfigOverride.config("trustedHeader.proxies", "127.0.0.1/32"));
 
-  private record Run(int exit, String output) {}
+  record Run(int exit, String output) {}
 
   @Test
   void aCreatedKeyWorksIsStoredOnlyAsAHashAndIsRefusedWithinFiveSecondsOfItsRevocation()
@@ -244,7 +244,7 @@ class ApiKeysIT {
   }
 
   /** Every row of every table in the gateway's schema, as PostgreSQL prints it. */
-  private static String everyRowOfTheDatabase() {
+  static String everyRowOfTheDatabase() {
     Jdbi jdbi =
         Jdbi.create(
             TestStack.env("BGW_TEST_DB_URL"),
@@ -286,7 +286,7 @@ class ApiKeysIT {
   }
 
   /** The jar's {@code keys} command in a JVM of its own, as an operator runs it. */
-  private static Run keys(String... args) throws IOException, InterruptedException {
+  static Run keys(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-cp");

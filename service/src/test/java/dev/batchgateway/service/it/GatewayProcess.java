@@ -36,6 +36,19 @@ final class GatewayProcess implements AutoCloseable {
 
   static GatewayProcess start(String role, long heapBytes, Map<String, String> config)
       throws IOException {
+    return start(role, heapBytes, config, Path.of("config/gateway.yml"), Map.of());
+  }
+
+  /**
+   * As {@link #start(String, long, Map)}, from another configuration file, with {@code env} set.
+   */
+  static GatewayProcess start(
+      String role,
+      long heapBytes,
+      Map<String, String> config,
+      Path configFile,
+      Map<String, String> env)
+      throws IOException {
     int http = freePort();
     int admin = freePort();
     List<String> command = new ArrayList<>();
@@ -49,13 +62,14 @@ final class GatewayProcess implements AutoCloseable {
     config.forEach((key, value) -> command.add("-Ddw." + key + "=" + value));
     command.add(BatchGatewayApplication.class.getName());
     command.add(role);
-    command.add("config/gateway.yml");
+    command.add(configFile.toString());
     Path log = Files.createTempFile("bgw-" + role + "-", ".log");
-    Process process =
+    ProcessBuilder builder =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-            .start();
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    builder.environment().putAll(env);
+    Process process = builder.start();
     return new GatewayProcess(process, http, admin, log);
   }
 
