@@ -271,7 +271,7 @@ class ApiKeysIT {
         });
   }
 
-  private static CompletableFuture<Run> inBackground(String... args) {
+  static CompletableFuture<Run> inBackground(String... args) {
     return CompletableFuture.supplyAsync(
         () -> {
           try {

@@ -32,6 +32,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -56,19 +58,8 @@ class SecretsStayOutIT {
     String fixedKey = "sk-fixed-" + randomText(32);
     String envBackendKey = "bk-env-" + randomText(32);
     String fileBackendKey = "bk-file-" + randomText(32);
-    ApiKeysIT.Run made = ApiKeysIT.keys("create", "--tenant", MADE_TENANT);
-    assertThat(made.exit()).as(made.output()).isZero();
-    String madeKey =
-        made.output()
-            .lines()
-            .filter(line -> line.startsWith("sk-bgw-"))
-            .findFirst()
-            .orElseThrow(() -> new AssertionError("no key printed:\n" + made.output()));
-    String madeSecret = madeKey.substring("sk-bgw-".length() + 13);
     Map<String, String> secrets = new LinkedHashMap<>();
     secrets.put("the fixed API key", fixedKey);
-    secrets.put("the made API key", madeKey);
-    secrets.put("the secret part of the made API key", madeSecret);
     secrets.put("the backend key from the environment", envBackendKey);
     secrets.put("the backend key from a file", fileBackendKey);
 
@@ -104,7 +95,21 @@ class SecretsStayOutIT {
               "INFO");
       GatewayProcess gateway = GatewayProcess.start("server", 512 * MIB, settings, config, env);
       try {
+        // The key is made while the gateway starts (a JVM each takes seconds); the gateway finds a
+        // key made after its start as it finds one made before.
+        CompletableFuture<ApiKeysIT.Run> making =
+            ApiKeysIT.inBackground("create", "--tenant", MADE_TENANT);
         gateway.awaitHealthy(Duration.ofMinutes(2));
+        ApiKeysIT.Run made = making.get(2, TimeUnit.MINUTES);
+        assertThat(made.exit()).as(made.output()).isZero();
+        String madeKey =
+            made.output()
+                .lines()
+                .filter(line -> line.startsWith("sk-bgw-"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no key printed:\n" + made.output()));
+        secrets.put("the made API key", madeKey);
+        secrets.put("the secret part of the made API key", madeKey.substring(20));
         Api fixed = new Api(gateway.httpPort, fixedKey);
         Api mine = fixed.withKey(madeKey);
 
