@@ -30,6 +30,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -44,7 +45,8 @@ import org.junit.jupiter.api.Test;
  * apiKeyFile}). The pool also has a server failing half its requests and one refusing connections,
  * so error lines are written and logged. Afterwards none of the secrets, nor their hex or base64
  * forms, is in the gateway's log, any row of PostgreSQL, any key or value in Redis, any workflow
- * history started during the run, any file the gateway stored, or any answer of the API.
+ * history started during the run, any file the gateway stored, or any answer of the API or the
+ * admin port.
  */
 class SecretsStayOutIT {
   private static final long MIB = 1024 * 1024;
@@ -152,6 +154,11 @@ class SecretsStayOutIT {
           record(answers, owner.get("/v1/batches?limit=100"), 200);
           record(answers, owner.get("/v1/files?limit=100"), 200);
         }
+        // The admin port's answers too: metrics (labels), health checks, thread dump.
+        Api admin = new Api(gateway.adminPort, null);
+        for (String path : List.of("/metrics", "/metrics.json", "/healthcheck", "/threads")) {
+          record(answers, admin.get(path), 200);
+        }
         assertThat(statuses).contains("completed", "failed");
         assertThat(errorLines).as("error lines from the failing server").isNotEmpty();
         // The keys did reach the servers: each endpoint got its own.
@@ -172,6 +179,7 @@ class SecretsStayOutIT {
     assertNoSecret("the database", rows, secrets);
 
     String redis = RedisContents.everything(TestStack.env("BGW_TEST_REDIS_URL"));
+    assertThat(redis).contains("bgw:pool:secrets:permits");
     assertNoSecret("Redis", redis, secrets);
 
     String histories = workflowsSince(started, batchIds);
@@ -195,8 +203,12 @@ class SecretsStayOutIT {
         answers.length());
   }
 
-  /** The secret as it is, in hex and in base64, none of them anywhere in {@code text}. */
+  /**
+   * The secret as it is, in hex and in base64, none of them anywhere in {@code text} (compared
+   * without case). A find fails with the text around it, not the whole text.
+   */
   private static void assertNoSecret(String where, String text, Map<String, String> secrets) {
+    String haystack = text.toLowerCase(Locale.ROOT);
     secrets.forEach(
         (name, secret) -> {
           byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
@@ -206,9 +218,19 @@ class SecretsStayOutIT {
                   HexFormat.of().formatHex(bytes),
                   Base64.getEncoder().withoutPadding().encodeToString(bytes),
                   Base64.getUrlEncoder().withoutPadding().encodeToString(bytes))) {
-            assertThat(text.toLowerCase(java.util.Locale.ROOT))
-                .as(name + " in " + where)
-                .doesNotContain(form.toLowerCase(java.util.Locale.ROOT));
+            int at = haystack.indexOf(form.toLowerCase(Locale.ROOT));
+            if (at >= 0) {
+              throw new AssertionError(
+                  name
+                      + " ("
+                      + (form.equals(secret) ? "as it is" : "encoded as " + form)
+                      + ") is in "
+                      + where
+                      + ": ..."
+                      + text.substring(
+                          Math.max(0, at - 200), Math.min(text.length(), at + form.length() + 50))
+                      + "...");
+            }
           }
         });
   }
