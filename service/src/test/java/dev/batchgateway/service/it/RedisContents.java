@@ -65,6 +65,15 @@ final class RedisContents {
     return all.toString();
   }
 
+  /** Runs one command, as the default user, and returns its answer. */
+  static Object command(String url, String... args) throws IOException {
+    URI uri = URI.create(url);
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      return call(new BufferedInputStream(socket.getInputStream()), socket.getOutputStream(), args);
+    }
+  }
+
   private static Object call(InputStream in, OutputStream out, String... args) throws IOException {
     ByteArrayOutputStream request = new ByteArrayOutputStream();
     request.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.UTF_8));

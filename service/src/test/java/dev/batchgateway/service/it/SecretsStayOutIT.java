@@ -17,6 +17,7 @@ import io.temporal.serviceclient.WorkflowServiceStubsOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,14 +40,15 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * A real run through a gateway that holds every kind of secret it knows: a fixed API key ({@code
- * BGW_API_KEYS}), a key made with the jar's {@code keys create}, and the inference pool's backend
- * keys, one from an environment variable ({@code apiKeyEnv}) and one from a file ({@code
- * apiKeyFile}). The pool also has a server failing half its requests and one refusing connections,
- * so error lines are written and logged. Afterwards none of the secrets, nor their hex or base64
- * forms, is in the gateway's log, any row of PostgreSQL, any key or value in Redis, any workflow
- * history started during the run, any file the gateway stored, or any answer of the API or the
- * admin port.
+ * A real run through a gateway holding secrets of four kinds: a fixed API key ({@code
+ * BGW_API_KEYS}), a key made with the jar's {@code keys create}, the inference pool's backend keys
+ * (one from an environment variable, {@code apiKeyEnv}, one from a file, {@code apiKeyFile}) and
+ * the password of its Redis user, in {@code BGW_REDIS_URL}. The pool also has a server failing half
+ * its requests and one refusing connections, so error lines are written and logged. Afterwards none
+ * of the secrets, nor their hex or base64 forms, is in the gateway's log, any row of PostgreSQL,
+ * any key or value in Redis, any workflow history started during the run, any file the gateway
+ * stored, or any answer of the API or the admin port. (The test stack's database password is the
+ * role's name, so it cannot be searched for.)
  */
 class SecretsStayOutIT {
   private static final long MIB = 1024 * 1024;
@@ -64,6 +66,23 @@ class SecretsStayOutIT {
     secrets.put("the fixed API key", fixedKey);
     secrets.put("the backend key from the environment", envBackendKey);
     secrets.put("the backend key from a file", fileBackendKey);
+    // Redis: a user of its own with a password, given in the URL as operators may.
+    String redisUrl = TestStack.env("BGW_TEST_REDIS_URL");
+    String redisUser = "bgw-secrets-" + randomText(8).toLowerCase(Locale.ROOT);
+    String redisPassword = "rp-" + randomText(32);
+    secrets.put("the Redis password", redisPassword);
+    RedisContents.command(
+        redisUrl, "ACL", "SETUSER", redisUser, "on", ">" + redisPassword, "~*", "&*", "+@all");
+    URI redis = URI.create(redisUrl);
+    String redisUrlWithPassword =
+        "redis://"
+            + redisUser
+            + ":"
+            + redisPassword
+            + "@"
+            + redis.getHost()
+            + ":"
+            + redis.getPort();
 
     Path work = Files.createTempDirectory("bgw-secrets-");
     Path keyFile = work.resolve("backend.key");
@@ -82,7 +101,6 @@ class SecretsStayOutIT {
       settings.put("database.user", TestStack.env("BGW_TEST_DB_USER"));
       settings.put("database.password", TestStack.env("BGW_TEST_DB_PASSWORD"));
       settings.put("temporal.target", TestStack.env("BGW_TEST_TEMPORAL"));
-      settings.put("limiter.redis.url", TestStack.env("BGW_TEST_REDIS_URL"));
       settings.put("files.root", filesRoot.toString());
       settings.put("capacity.mode", "fixed");
       settings.put("batches.maxAttempts", "1");
@@ -93,6 +111,8 @@ class SecretsStayOutIT {
               fixedKey + ":" + FIXED_TENANT,
               "BGW_TEST_BACKEND_KEY",
               envBackendKey,
+              "BGW_REDIS_URL",
+              redisUrlWithPassword,
               "BGW_REQUEST_LOG_LEVEL",
               "INFO");
       GatewayProcess gateway = GatewayProcess.start("server", 512 * MIB, settings, config, env);
@@ -171,6 +191,8 @@ class SecretsStayOutIT {
       }
     }
 
+    RedisContents.command(redisUrl, "ACL", "DELUSER", redisUser);
+
     assertThat(log).contains("/v1/batches").contains("refused the connection");
     assertNoSecret("the gateway's log", log, secrets);
 
@@ -178,9 +200,9 @@ class SecretsStayOutIT {
     assertThat(rows).contains(batchIds).contains(FIXED_TENANT, MADE_TENANT);
     assertNoSecret("the database", rows, secrets);
 
-    String redis = RedisContents.everything(TestStack.env("BGW_TEST_REDIS_URL"));
-    assertThat(redis).contains("bgw:pool:secrets:permits");
-    assertNoSecret("Redis", redis, secrets);
+    String redisDump = RedisContents.everything(redisUrl);
+    assertThat(redisDump).contains("bgw:pool:secrets:permits");
+    assertNoSecret("Redis", redisDump, secrets);
 
     String histories = workflowsSince(started, batchIds);
     assertThat(histories).contains(FIXED_TENANT, MADE_TENANT);
@@ -197,7 +219,7 @@ class SecretsStayOutIT {
             + " %,d answer characters%n",
         log.length(),
         rows.length(),
-        redis.length(),
+        redisDump.length(),
         histories.length(),
         stored.length(),
         answers.length());
