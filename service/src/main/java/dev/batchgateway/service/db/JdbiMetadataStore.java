@@ -341,7 +341,7 @@ public final class JdbiMetadataStore implements MetadataStore, ApiMetadataStore 
             SELECT COUNT(*) AS active,
                    COALESCE(SUM(CASE WHEN b.total_requests > 0 THEN b.total_requests
                                      ELSE COALESCE(f.request_lines, 0) END), 0) AS queued
-              FROM batches b LEFT JOIN files f ON f.id = b.input_file_id
+              FROM batches b LEFT JOIN files f ON f.id = b.input_file_id AND f.tenant = b.tenant
              WHERE b.tenant = :tenant
                AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')
             """)
