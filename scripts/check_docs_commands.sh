@@ -28,7 +28,9 @@ trap 'temporal workflow signal --address "$TEMPORAL" --workflow-id capacity-prob
 
 # run CMD...: prints the command as the runbook has it, runs it, keeps its output in $OUT.
 OUT=""
+RAN=()
 run() {
+  RAN+=("$1")
   printf '\n$ %s\n' "$1" >&2
   OUT=$(bash -c "$1" 2>&1) || {
     printf '%s\n' "$OUT" >&2
@@ -72,6 +74,8 @@ wait_status() { # wait_status BATCH STATUS
 run 'curl -s "$ADMIN/healthcheck"'
 expect '"postgresql":{"healthy":true'
 expect '"temporal":{"healthy":true'
+run 'curl -s "$ADMIN/ping"'
+expect 'pong'
 run 'curl -s "$ADMIN/metrics" | grep "^batch_gateway_batches{"'
 expect 'status="in_progress"'
 
@@ -149,5 +153,17 @@ expect 'Revoked'
 sleep 3
 [[ $(curl -s -o /dev/null -w '%{http_code}' "$API/v1/batches" -H "Authorization: Bearer $NEW_KEY") == 401 ]] ||
   die "the revoked key was still accepted"
+
+# --- Every command of the runbook's code blocks was among those run -----------------------
+missing=0
+while IFS= read -r line; do
+  found=0
+  for cmd in "${RAN[@]}"; do [[ $cmd == "$line" ]] && found=1; done
+  if ((!found)); then
+    log "docs/runbook.md has a command this script did not run: $line"
+    missing=1
+  fi
+done < <(awk '/^```/ {inside = !inside; next} inside && /^(curl|temporal|java) /' docs/runbook.md)
+((missing == 0)) || die "run the runbook's new commands here too"
 
 log "every runbook command ran and answered as expected"
