@@ -8,6 +8,7 @@ import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.limiter.LocalConcurrencyLimiter;
 import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.activities.model.StorageKeys;
+import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.store.FilesystemFileStore;
 import dev.batchgateway.activities.testing.RecordingMetadataStore;
 import dev.batchgateway.activities.testing.ScriptedInferenceClient;
@@ -24,7 +25,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
@@ -68,15 +71,50 @@ class ActivityLogContextTest {
         StorageKeys.chunkInput(TENANT, BATCH, 0),
         new ByteArrayInputStream(input.toString().getBytes(StandardCharsets.UTF_8)),
         1 << 20);
+    // Answers arrive on another thread, as they do from the HTTP client's event loop.
     ScriptedInferenceClient client = new ScriptedInferenceClient();
+    for (int i = 0; i < 3; i++) {
+      client.script("r-" + i, ScriptedInferenceClient.ok().delayed(20));
+    }
     RecordingMetadataStore metadata = new RecordingMetadataStore();
+    List<String[]> answered = new CopyOnWriteArrayList<>();
+    LocalConcurrencyLimiter local = new LocalConcurrencyLimiter(4);
+    // Records, for each answered request, the thread and the batch its answer was handled with.
+    ConcurrencyLimiter recording =
+        (request, maxWait) ->
+            local
+                .acquire(request, maxWait)
+                .map(
+                    permit ->
+                        new ConcurrencyLimiter.Permit() {
+                          @Override
+                          public void onSuccess(long latencyNanos) {
+                            answered.add(
+                                new String[] {
+                                  Thread.currentThread().getName(),
+                                  MDC.get(LogContext.BATCH_ID),
+                                  MDC.get(LogContext.TENANT)
+                                });
+                            permit.onSuccess(latencyNanos);
+                          }
+
+                          @Override
+                          public void onDropped() {
+                            permit.onDropped();
+                          }
+
+                          @Override
+                          public void onIgnore() {
+                            permit.onIgnore();
+                          }
+                        });
     ChunkRunner runner =
         new ChunkRunner(
             new ObjectMapper(),
             store,
             metadata,
             client,
-            new LocalConcurrencyLimiter(4),
+            recording,
             BatchSettings.defaults(),
             scheduler,
             new MetricRegistry());
@@ -103,6 +141,13 @@ class ActivityLogContextTest {
                   assertThat(context)
                       .containsEntry(LogContext.BATCH_ID, BATCH)
                       .containsEntry(LogContext.TENANT, TENANT));
+      assertThat(answered)
+          .hasSize(3)
+          .allSatisfy(
+              seen -> assertThat(new String[] {seen[1], seen[2]}).containsExactly(BATCH, TENANT));
+      assertThat(answered)
+          .as("answers handled off the activity's thread")
+          .anySatisfy(seen -> assertThat(seen[0]).doesNotStartWith("Activity"));
     } finally {
       env.close();
     }

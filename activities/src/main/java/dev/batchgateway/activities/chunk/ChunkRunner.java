@@ -347,12 +347,14 @@ public final class ChunkRunner {
     /** The batch as the inference client sees it; read once per attempt of the chunk. */
     private RequestContext context;
 
-    /** The activity's logging context, for answers that arrive on the client's threads. */
-    private final Map<String, String> logContext = LogContext.snapshot();
+    /** The batch and tenant for the log lines of answers that arrive on the client's threads. */
+    private final Map<String, String> logContext;
 
     Execution(ChunkTask task, ChunkControl control) {
       this.task = task;
       this.control = control;
+      this.logContext =
+          Map.of(LogContext.BATCH_ID, task.batchId(), LogContext.TENANT, task.tenant());
       long deadlineMillis =
           task.deadlineEpochSeconds() > Long.MAX_VALUE / 1000
               ? Long.MAX_VALUE

@@ -49,26 +49,32 @@ class LogContextTest {
   }
 
   @Test
-  void aCallbackOnAnotherThreadRunsWithTheCapturedContextAndLeavesThatThreadAsItWas()
-      throws Exception {
+  void aCallbackOnAnotherThreadCarriesTheBatchAndLeavesThatThreadAsItWas() throws Exception {
     ExecutorService other = Executors.newSingleThreadExecutor();
     try {
       other.submit(() -> MDC.put("thread", "pool-own")).get();
-      Map<String, String> captured;
-      try (LogContext.Scope ignored = LogContext.forBatch("batch_7", "team-b")) {
-        captured = LogContext.snapshot();
-      }
+      other.submit(() -> MDC.put(LogContext.BATCH_ID, "batch_stale")).get();
       CompletableFuture<Map<String, String>> seen = new CompletableFuture<>();
       BiConsumer<String, Throwable> callback =
-          LogContext.carrying(captured, (value, error) -> seen.complete(mdc()));
+          LogContext.carrying(
+              Map.of(LogContext.BATCH_ID, "batch_7", LogContext.TENANT, "team-b"),
+              (value, error) -> seen.complete(mdc()));
 
       CompletableFuture<String> answer = new CompletableFuture<>();
       answer.whenCompleteAsync(callback, other);
       answer.complete("ok");
 
       assertThat(seen.get(5, TimeUnit.SECONDS))
-          .isEqualTo(Map.of(LogContext.BATCH_ID, "batch_7", LogContext.TENANT, "team-b"));
-      assertThat(other.submit(LogContextTest::mdc).get()).isEqualTo(Map.of("thread", "pool-own"));
+          .isEqualTo(
+              Map.of(
+                  LogContext.BATCH_ID,
+                  "batch_7",
+                  LogContext.TENANT,
+                  "team-b",
+                  "thread",
+                  "pool-own"));
+      assertThat(other.submit(LogContextTest::mdc).get())
+          .isEqualTo(Map.of("thread", "pool-own", LogContext.BATCH_ID, "batch_stale"));
     } finally {
       other.shutdownNow();
     }
