@@ -3,6 +3,7 @@ package dev.batchgateway.activities;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.chunk.CorruptSegmentException;
 import dev.batchgateway.activities.finalize.Finalizer;
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.activities.model.BatchError;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.plan.Plan;
@@ -63,6 +64,12 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
 
   @Override
   public PlanResult plan(PlanRequest request) {
+    try (LogContext.Scope ignored = LogContext.forBatch(request.batchId(), request.tenant())) {
+      return planInput(request);
+    }
+  }
+
+  private PlanResult planInput(PlanRequest request) {
     Optional<FileRecord> input = metadata.findFile(request.tenant(), request.inputFileId());
     if (input.isEmpty() || !FileRecord.PURPOSE_BATCH.equals(input.get().purpose())) {
       metadata.recordErrors(
@@ -108,6 +115,12 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
 
   @Override
   public void recordStatus(StatusChange change) {
+    try (LogContext.Scope ignored = LogContext.forBatch(change.batchId(), change.tenant())) {
+      writeStatus(change);
+    }
+  }
+
+  private void writeStatus(StatusChange change) {
     boolean moved =
         metadata.transitionStatus(
             change.tenant(), change.batchId(), change.status(), clock.instant().getEpochSecond());
@@ -121,11 +134,23 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
 
   @Override
   public void recordPriority(PriorityChange change) {
+    try (LogContext.Scope ignored = LogContext.forBatch(change.batchId(), change.tenant())) {
+      writePriority(change);
+    }
+  }
+
+  private void writePriority(PriorityChange change) {
     metadata.recordPriority(change.tenant(), change.batchId(), change.priority());
   }
 
   @Override
   public FinalizeResult finalizeBatch(FinalizeRequest request) {
+    try (LogContext.Scope ignored = LogContext.forBatch(request.batchId(), request.tenant())) {
+      return writeResults(request);
+    }
+  }
+
+  private FinalizeResult writeResults(FinalizeRequest request) {
     try {
       return finalizer.finalizeBatch(
           request, () -> Activity.getExecutionContext().heartbeat(request.batchId()));
@@ -140,6 +165,12 @@ public class BatchLifecycleActivitiesImpl implements BatchLifecycleActivities {
 
   @Override
   public void failBatch(BatchFailure failure) {
+    try (LogContext.Scope ignored = LogContext.forBatch(failure.batchId(), failure.tenant())) {
+      endWithoutFiles(failure);
+    }
+  }
+
+  private void endWithoutFiles(BatchFailure failure) {
     Optional<BatchStatus> current = metadata.batchStatus(failure.tenant(), failure.batchId());
     if (current.isEmpty() || current.get().isTerminal()) {
       return;

@@ -5,6 +5,7 @@ import dev.batchgateway.activities.chunk.ChunkDrainedException;
 import dev.batchgateway.activities.chunk.ChunkRunner;
 import dev.batchgateway.activities.chunk.ChunkStoppedException;
 import dev.batchgateway.activities.chunk.WorkerDrain;
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.port.MetadataStore;
 import dev.batchgateway.workflows.BatchStatus;
@@ -55,7 +56,7 @@ public class ChunkActivitiesImpl implements ChunkActivities {
   public ChunkOutcome runChunk(ChunkTask task) {
     TemporalChunkControl control = new TemporalChunkControl(Activity.getExecutionContext(), task);
     drain.enter();
-    try {
+    try (LogContext.Scope ignored = LogContext.forBatch(task.batchId(), task.tenant())) {
       return runner.run(task, control);
     } catch (ChunkStoppedException e) {
       if (control.completion != null) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchgateway.activities.BatchSettings;
 import dev.batchgateway.activities.OutageSettings;
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.activities.metrics.MetricNames;
 import dev.batchgateway.activities.model.BatchControl;
 import dev.batchgateway.activities.model.ChunkProgress;
@@ -346,9 +347,14 @@ public final class ChunkRunner {
     /** The batch as the inference client sees it; read once per attempt of the chunk. */
     private RequestContext context;
 
+    /** The batch and tenant for the log lines of answers that arrive on the client's threads. */
+    private final Map<String, String> logContext;
+
     Execution(ChunkTask task, ChunkControl control) {
       this.task = task;
       this.control = control;
+      this.logContext =
+          Map.of(LogContext.BATCH_ID, task.batchId(), LogContext.TENANT, task.tenant());
       long deadlineMillis =
           task.deadlineEpochSeconds() > Long.MAX_VALUE / 1000
               ? Long.MAX_VALUE
@@ -746,19 +752,21 @@ public final class ChunkRunner {
               new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of(), context));
       inFlight.add(future);
       future.whenComplete(
-          (response, error) -> {
-            inFlight.remove(future);
-            long latencyNanos = System.nanoTime() - sentNanos;
-            poolMetrics.duration.observe(latencyNanos);
-            poolMetrics.count(InferenceMetrics.outcomeOf(response, error));
-            try {
-              onAnswer(index, attempt, permit, circuit, latencyNanos, response, error);
-            } catch (RuntimeException e) {
-              log.error("Unexpected failure handling line {} of a chunk", index, e);
-              permit.onIgnore();
-              finish(index, failure(line, OutputLines.NoAnswer.BATCH_FAILED, e));
-            }
-          });
+          LogContext.carrying(
+              logContext,
+              (response, error) -> {
+                inFlight.remove(future);
+                long latencyNanos = System.nanoTime() - sentNanos;
+                poolMetrics.duration.observe(latencyNanos);
+                poolMetrics.count(InferenceMetrics.outcomeOf(response, error));
+                try {
+                  onAnswer(index, attempt, permit, circuit, latencyNanos, response, error);
+                } catch (RuntimeException e) {
+                  log.error("Unexpected failure handling line {} of a chunk", index, e);
+                  permit.onIgnore();
+                  finish(index, failure(line, OutputLines.NoAnswer.BATCH_FAILED, e));
+                }
+              }));
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.MDC;
 
 /**
  * Remembers the progress, error and completion calls the activities make; other calls are not used.
@@ -67,9 +68,14 @@ public final class RecordingMetadataStore implements MetadataStore {
     throw new UnsupportedOperationException();
   }
 
+  /** The calling thread's logging context (MDC) at each {@link #transitionStatus} call. */
+  public final List<Map<String, String>> transitionLogContexts = new CopyOnWriteArrayList<>();
+
   @Override
   public boolean transitionStatus(
       String tenant, String batchId, BatchStatus next, long atEpochSeconds) {
+    Map<String, String> mdc = MDC.getCopyOfContextMap();
+    transitionLogContexts.add(mdc == null ? Map.of() : mdc);
     BatchStatus current = statuses.get(batchId);
     if (current == null || !current.canMoveTo(next)) {
       return false;

@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.MDC;
 
 /**
  * An inference pool that answers from a script. Requests are told apart by the {@code user} field
@@ -54,6 +55,7 @@ public final class ScriptedInferenceClient implements InferenceClient {
   private final List<CompletableFuture<InferenceResponse>> hanging = new CopyOnWriteArrayList<>();
   private final List<RequestContext> contexts = new CopyOnWriteArrayList<>();
   private final Map<String, PoolRetry> retries = new ConcurrentHashMap<>();
+  private final List<Map<String, String>> logContexts = new CopyOnWriteArrayList<>();
 
   /** A chat.completion with usage 10 prompt + 5 completion tokens. */
   public static Reply ok() {
@@ -96,6 +98,11 @@ public final class ScriptedInferenceClient implements InferenceClient {
     return List.copyOf(contexts);
   }
 
+  /** The sending thread's logging context (MDC) at each send, in order. */
+  public List<Map<String, String>> logContexts() {
+    return List.copyOf(logContexts);
+  }
+
   public int attempts(String customId) {
     AtomicInteger count = attempts.get(customId);
     return count == null ? 0 : count.get();
@@ -116,6 +123,8 @@ public final class ScriptedInferenceClient implements InferenceClient {
     String customId = customIdOf(request);
     calls.add(customId);
     contexts.add(request.context());
+    Map<String, String> mdc = MDC.getCopyOfContextMap();
+    logContexts.add(mdc == null ? Map.of() : mdc);
     int attempt = attempts.computeIfAbsent(customId, id -> new AtomicInteger()).incrementAndGet();
     List<Step> script = scripts.getOrDefault(customId, List.of(ok()));
     Step step = script.get(Math.min(attempt, script.size()) - 1);

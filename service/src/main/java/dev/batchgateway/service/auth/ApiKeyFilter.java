@@ -1,5 +1,6 @@
 package dev.batchgateway.service.auth;
 
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.service.errors.ApiException;
 import dev.batchgateway.service.errors.ErrorResponses;
 import jakarta.annotation.Priority;
@@ -31,7 +32,7 @@ public final class ApiKeyFilter implements ContainerRequestFilter {
     }
     if (request.getProperty(PROXY_TENANT_PROPERTY) instanceof String proxied) {
       if (ApiKeys.isValidTenant(proxied)) {
-        request.setProperty(TENANT_PROPERTY, proxied);
+        setTenant(request, proxied);
       } else {
         request.abortWith(
             ErrorResponses.of(
@@ -50,12 +51,21 @@ public final class ApiKeyFilter implements ContainerRequestFilter {
     String key = header.substring(7).trim();
     keys.tenantFor(key)
         .ifPresentOrElse(
-            tenant -> request.setProperty(TENANT_PROPERTY, tenant),
+            tenant -> setTenant(request, tenant),
             () ->
                 request.abortWith(
                     ErrorResponses.of(
                         ApiException.unauthorized(
                             "Incorrect API key provided: " + redact(key) + "."))));
+  }
+
+  /**
+   * Records the tenant for the resource and for the request's log lines (RequestIdFilter clears
+   * it).
+   */
+  private static void setTenant(ContainerRequestContext request, String tenant) {
+    request.setProperty(TENANT_PROPERTY, tenant);
+    LogContext.put(LogContext.TENANT, tenant);
   }
 
   /** Whether the matched resource is one marked {@link Unauthenticated}. */

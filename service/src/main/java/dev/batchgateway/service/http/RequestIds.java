@@ -1,5 +1,6 @@
 package dev.batchgateway.service.http;
 
+import dev.batchgateway.activities.logging.LogContext;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -12,7 +13,7 @@ public final class RequestIds {
   public static final String HEADER = "x-request-id";
 
   /** The MDC key the log format prints. */
-  public static final String MDC_KEY = "request_id";
+  public static final String MDC_KEY = LogContext.REQUEST_ID;
 
   private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 

@@ -3,6 +3,7 @@ package dev.batchgateway.service.resources;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.activities.model.ErrorText;
 import dev.batchgateway.activities.model.FileRecord;
 import dev.batchgateway.activities.model.Ids;
@@ -149,9 +150,11 @@ public class BatchesResource {
     }
 
     long expiresAt = now + windowLength.toSeconds();
+    String batchId = Ids.newBatchId();
+    LogContext.put(LogContext.BATCH_ID, batchId);
     BatchRecord row =
         new BatchRecord(
-            Ids.newBatchId(),
+            batchId,
             tenant,
             endpoint,
             inputFileId,
@@ -385,12 +388,16 @@ public class BatchesResource {
   }
 
   private BatchRecord find(ContainerRequestContext request, String id) {
-    return metadata
-        .findBatch(ApiKeyFilter.tenant(request), id)
-        .orElseThrow(
-            () ->
-                ApiException.notFound(
-                    "No batch found with id '" + ErrorText.quote(id) + "'.", "id"));
+    BatchRecord batch =
+        metadata
+            .findBatch(ApiKeyFilter.tenant(request), id)
+            .orElseThrow(
+                () ->
+                    ApiException.notFound(
+                        "No batch found with id '" + ErrorText.quote(id) + "'.", "id"));
+    // Only an id that names one of the tenant's batches goes into the log lines.
+    LogContext.put(LogContext.BATCH_ID, batch.id());
+    return batch;
   }
 
   private JsonNode readBody(InputStream body) throws IOException {

@@ -3,6 +3,7 @@ package dev.batchgateway.service.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.batchgateway.activities.logging.LogContext;
 import dev.batchgateway.service.errors.StoreUnavailableMapper;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
@@ -16,6 +17,7 @@ import java.util.Optional;
 import org.jdbi.v3.core.ConnectionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.MDC;
 
 @ExtendWith(DropwizardExtensionsSupport.class)
 class ApiKeyFilterTest {
@@ -25,6 +27,13 @@ class ApiKeyFilterTest {
     @GET
     public String tenant(@Context ContainerRequestContext request) {
       return ApiKeyFilter.tenant(request);
+    }
+
+    /** The tenant as this request's log lines carry it. */
+    @GET
+    @Path("/logged")
+    public String logged() {
+      return String.valueOf(MDC.get(LogContext.TENANT));
     }
   }
 
@@ -63,6 +72,28 @@ class ApiKeyFilterTest {
       request = request.header("Authorization", authorization);
     }
     return request.get();
+  }
+
+  @Test
+  void theTenantIsInTheLoggingContextOfTheRequest() {
+    try {
+      Response response =
+          RESOURCES
+              .target("/v1/tenant/logged")
+              .request()
+              .header("Authorization", "Bearer sk-good")
+              .get();
+      assertThat(response.readEntity(String.class)).isEqualTo("team-a");
+      Response refused =
+          RESOURCES
+              .target("/v1/tenant/logged")
+              .request()
+              .header("Authorization", "Bearer sk-bad")
+              .get();
+      assertThat(refused.getStatus()).isEqualTo(401);
+    } finally {
+      MDC.clear();
+    }
   }
 
   @Test

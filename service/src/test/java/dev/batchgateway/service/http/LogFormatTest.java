@@ -4,42 +4,105 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.PatternLayout;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.LayoutBase;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.File;
+import dev.batchgateway.activities.logging.LogContext;
+import dev.batchgateway.service.BatchGatewayConfiguration;
+import dev.batchgateway.service.logging.TextOrJsonLayoutFactory;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.FileConfigurationSourceProvider;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.configuration.YamlConfigurationFactory;
+import io.dropwizard.jackson.Jackson;
+import io.dropwizard.jersey.validation.Validators;
+import io.dropwizard.logging.common.ConsoleAppenderFactory;
+import io.dropwizard.logging.common.DefaultLoggingFactory;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.TimeZone;
 import org.junit.jupiter.api.Test;
 
-/** The console log format of config/gateway.yml prints a request's id, and nothing without one. */
+/**
+ * The console log of config/gateway.yml as Dropwizard builds it: text lines that carry a request's
+ * id (and nothing without one), or with BGW_LOG_FORMAT=json one JSON object per line with the
+ * request id, tenant and batch id as fields of their own.
+ */
 class LogFormatTest {
 
-  private static String format(String pattern, Map<String, String> mdc) {
-    LoggerContext context = new LoggerContext();
-    PatternLayout layout = new PatternLayout();
-    layout.setContext(context);
-    layout.setPattern(pattern);
+  /** The console appender's layout of config/gateway.yml, with {@code env} as the environment. */
+  private static LayoutBase<ILoggingEvent> layout(Map<String, String> env) throws Exception {
+    EnvironmentVariableSubstitutor substitutor = new EnvironmentVariableSubstitutor(false);
+    substitutor.setVariableResolver(env::get);
+    BatchGatewayConfiguration config =
+        new YamlConfigurationFactory<>(
+                BatchGatewayConfiguration.class,
+                Validators.newValidator(),
+                Jackson.newObjectMapper(),
+                "dw")
+            .build(
+                new SubstitutingSourceProvider(new FileConfigurationSourceProvider(), substitutor),
+                "config/gateway.yml");
+    DefaultLoggingFactory logging = (DefaultLoggingFactory) config.getLoggingFactory();
+    ConsoleAppenderFactory<?> console = (ConsoleAppenderFactory<?>) logging.getAppenders().get(0);
+    assertThat(console.getLayout()).isInstanceOf(TextOrJsonLayoutFactory.class);
+    LayoutBase<ILoggingEvent> layout =
+        ((TextOrJsonLayoutFactory) console.getLayout())
+            .build(new LoggerContext(), TimeZone.getTimeZone("UTC"));
     layout.start();
-    LoggingEvent event = new LoggingEvent();
-    event.setLoggerName("dev.batchgateway.Example");
-    event.setLevel(Level.INFO);
-    event.setMessage("hello");
-    event.setTimeStamp(0);
+    return layout;
+  }
+
+  private static String format(LayoutBase<ILoggingEvent> layout, Map<String, String> mdc) {
+    LoggerContext context = new LoggerContext();
+    LoggingEvent event =
+        new LoggingEvent(
+            LogFormatTest.class.getName(),
+            context.getLogger("dev.batchgateway.Example"),
+            Level.INFO,
+            "hello",
+            null,
+            null);
+    event.setTimeStamp(1_700_000_000_123L);
     event.setMDCPropertyMap(mdc);
     return layout.doLayout(event);
   }
 
   @Test
-  void linesCarryTheRequestIdWhenThereIsOne() throws Exception {
-    String pattern =
-        new ObjectMapper(new YAMLFactory())
-            .readTree(new File("config/gateway.yml"))
-            .at("/logging/appenders/0/logFormat")
-            .asText();
-    assertThat(pattern).contains("%X{request_id}");
-    assertThat(format(pattern, Map.of("request_id", "req_42")))
-        .contains("dev.batchgateway.Example: [req_42] hello");
-    assertThat(format(pattern, Map.of())).contains("dev.batchgateway.Example: hello");
+  void textLinesCarryTheRequestIdWhenThereIsOne() throws Exception {
+    LayoutBase<ILoggingEvent> text = layout(Map.of());
+
+    assertThat(format(text, Map.of(LogContext.REQUEST_ID, "req_42")))
+        .startsWith("INFO  [2023-11-14 22:13:20,123] dev.batchgateway.Example: [req_42] hello");
+    assertThat(format(text, Map.of())).contains("dev.batchgateway.Example: hello");
+    assertThat(layout(Map.of("BGW_LOG_FORMAT", "text")).getClass()).isEqualTo(text.getClass());
+  }
+
+  @Test
+  void jsonLinesCarryRequestTenantAndBatchAsFields() throws Exception {
+    LayoutBase<ILoggingEvent> json = layout(Map.of("BGW_LOG_FORMAT", "json"));
+    Map<String, String> mdc = new HashMap<>();
+    mdc.put(LogContext.REQUEST_ID, "req_42");
+    mdc.put(LogContext.TENANT, "team-a");
+    mdc.put(LogContext.BATCH_ID, "batch_abc");
+
+    String line = format(json, mdc);
+
+    assertThat(line).endsWith("\n").doesNotContain("\n{");
+    JsonNode node = new ObjectMapper().readTree(line);
+    assertThat(node.path("request_id").asText()).isEqualTo("req_42");
+    assertThat(node.path("tenant").asText()).isEqualTo("team-a");
+    assertThat(node.path("batch_id").asText()).isEqualTo("batch_abc");
+    assertThat(node.path("message").asText()).isEqualTo("hello");
+    assertThat(node.path("level").asText()).isEqualTo("INFO");
+    assertThat(node.path("logger").asText()).isEqualTo("dev.batchgateway.Example");
+    assertThat(node.path("timestamp").asText()).as(line).isEqualTo("2023-11-14T22:13:20.123Z");
+
+    JsonNode bare = new ObjectMapper().readTree(format(json, Map.of()));
+    assertThat(bare.has("batch_id")).isFalse();
+    assertThat(bare.has("tenant")).isFalse();
+    assertThat(bare.path("message").asText()).isEqualTo("hello");
   }
 }

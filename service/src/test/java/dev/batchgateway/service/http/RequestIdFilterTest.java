@@ -5,6 +5,7 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import dev.batchgateway.activities.logging.LogContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,6 +27,23 @@ class RequestIdFilterTest {
     assertThat(seen.get()).isEqualTo("trace-7");
     assertThat(MDC.get("request_id")).isNull();
     verify(response).setHeader("x-request-id", "trace-7");
+  }
+
+  @Test
+  void whatTheRequestAddedToTheLoggingContextIsGoneAfterIt() throws Exception {
+    HttpServletRequest request = mock(HttpServletRequest.class);
+    HttpServletResponse response = mock(HttpServletResponse.class);
+
+    new RequestIdFilter()
+        .doFilter(
+            request,
+            response,
+            (req, res) -> {
+              MDC.put(LogContext.TENANT, "team-a");
+              MDC.put(LogContext.BATCH_ID, "batch_1");
+            });
+
+    assertThat(MDC.getCopyOfContextMap()).isNullOrEmpty();
   }
 
   @Test
