@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the commands of docs/runbook.md, as written there, against a running `make run`, and
-# checks what they answer. Not part of `make test`: start `make run` first (any ports), then
+# checks what they answer. `make test` runs it (tests/e2e/test_operator_checks.py); by hand,
+# start `make run` first (any ports), then
 #
 #   bash scripts/check_docs_commands.sh
 #

@@ -18,6 +18,7 @@
 # Env:   BGW_TEST_SKIP_MVN=1, BGW_TEST_SKIP_PYTEST=1 skip a step;
 #        BGW_TEST_KEEP=1 keeps the temp dir (data and logs) afterwards;
 #        BGW_TEST_PYTEST_ARGS="-k fuzz" passes arguments to the compatibility pytest run;
+#        BGW_TEST_E2E_ARGS="-k operator" does the same for the end-to-end run (tests/e2e);
 #        BGW_TEST_FUZZ_EXAMPLES sizes the fuzz suite (tests/compat/python/test_fuzz.py).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -229,7 +230,9 @@ elif [[ $mvn_rc != 0 && $mvn_rc != skipped ]] || [[ $pytest_rc != 0 && $pytest_r
 else
   phase "end-to-end: make run crash recovery"
   e2e_rc=0
-  "$PYTHON" -m pytest -q -s tests/e2e || e2e_rc=$?
+  e2e_args=()
+  read -r -a e2e_args <<<"${BGW_TEST_E2E_ARGS:-}"
+  "$PYTHON" -m pytest -q -s "${e2e_args[@]}" tests/e2e || e2e_rc=$?
 fi
 
 phase "done"

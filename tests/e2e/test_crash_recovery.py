@@ -114,9 +114,10 @@ def healthy():
 
 
 class MakeRun:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, env=None):
         self.data_dir = data_dir
         self.process = None
+        self.extra_env = env or {}
 
     def start(self):
         env = dict(os.environ)
@@ -134,6 +135,7 @@ class MakeRun:
             BGW_SEGMENT_LINES=str(SEGMENT_LINES),
             BGW_CHUNK_CONCURRENCY=str(CHUNK_CONCURRENCY),
         )
+        env.update(self.extra_env)
         log = open(self.data_dir / "make-run.out", "ab")
         self.process = subprocess.Popen(
             ["bash", "scripts/run.sh"],
