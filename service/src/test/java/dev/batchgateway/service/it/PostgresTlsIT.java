@@ -81,6 +81,17 @@ class PostgresTlsIT {
     }
   }
 
+  /** What README says of a BGW_DB_URL without sslmode: TLS when offered, but unchecked. */
+  @Test
+  void withoutSslmodePgJdbcTakesTlsWhenOfferedWithoutCheckingTheCertificate() throws Exception {
+    try (Connection db = connect("");
+        Statement sql = db.createStatement()) {
+      ResultSet own = sql.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+      assertThat(own.next()).isTrue();
+      assertThat(own.getBoolean(1)).isTrue();
+    }
+  }
+
   @Test
   void plainTextIsRefused() {
     assertThatThrownBy(() -> connect("sslmode=disable").close())

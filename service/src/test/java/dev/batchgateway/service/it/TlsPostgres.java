@@ -166,7 +166,8 @@ final class TlsPostgres implements AutoCloseable {
 
   /** A JDBC URL for this cluster; {@code params} after the {@code ?}. */
   String jdbcUrl(String params) {
-    return "jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE + "?" + params;
+    String url = "jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE;
+    return params.isEmpty() ? url : url + "?" + params;
   }
 
   @Override
