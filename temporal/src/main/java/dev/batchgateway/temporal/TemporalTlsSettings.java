@@ -57,12 +57,10 @@ public class TemporalTlsSettings {
   }
 
   /**
-   * The client side of the TLS connection, or null while TLS is off.
-   *
-   * @throws IllegalArgumentException naming the setting, when one contradicts another, names a file
-   *     that cannot be read, or a file does not hold what it should
+   * What stops these settings from working, one line each: settings that contradict each other,
+   * files that cannot be read. Empty when they can be used.
    */
-  public SslContext sslContext() {
+  public List<String> problems() {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("caCert", caCert);
     files.put("clientCert", clientCert);
@@ -80,8 +78,7 @@ public class TemporalTlsSettings {
                       + " plain text");
             }
           });
-      fail(problems);
-      return null;
+      return problems;
     }
     if (blank(clientCert) != blank(clientKey)) {
       problems.add("temporal.tls.clientCert and temporal.tls.clientKey go together: set both");
@@ -92,7 +89,23 @@ public class TemporalTlsSettings {
             problems.add("temporal.tls." + name + " " + value + " cannot be read");
           }
         });
-    fail(problems);
+    return problems;
+  }
+
+  /**
+   * The client side of the TLS connection, or null while TLS is off.
+   *
+   * @throws IllegalArgumentException naming the setting, when {@link #problems()} finds any or a
+   *     file does not hold what it should
+   */
+  public SslContext sslContext() {
+    List<String> problems = problems();
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(String.join("; ", problems));
+    }
+    if (!enabled) {
+      return null;
+    }
     SslContextBuilder builder = GrpcSslContexts.forClient();
     if (!blank(caCert)) {
       try {
@@ -120,12 +133,6 @@ public class TemporalTlsSettings {
       return builder.build();
     } catch (SSLException e) {
       throw new IllegalArgumentException("temporal.tls: " + e.getMessage(), e);
-    }
-  }
-
-  private static void fail(List<String> problems) {
-    if (!problems.isEmpty()) {
-      throw new IllegalArgumentException(String.join("; ", problems));
     }
   }
 

@@ -9,6 +9,10 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.redisson.config.Config;
 import org.redisson.config.SingleServerConfig;
 
@@ -89,33 +93,50 @@ public class RedisSettings {
     if (path != null && path.length() > 1) {
       server.setDatabase(Integer.parseInt(path.substring(1)));
     }
-    boolean tls = "rediss".equals(uri.getScheme());
+    List<String> problems = problems();
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(String.join("; ", problems));
+    }
     if (!blank(trustStore)) {
-      config.setSslTruststore(store("trustStore", trustStore, tls));
+      config.setSslTruststore(fileUrl(trustStore));
       config.setSslTruststorePassword(blank(trustStorePassword) ? null : trustStorePassword);
     }
     if (!blank(keyStore)) {
-      config.setSslKeystore(store("keyStore", keyStore, tls));
+      config.setSslKeystore(fileUrl(keyStore));
       config.setSslKeystorePassword(blank(keyStorePassword) ? null : keyStorePassword);
     }
     return config;
   }
 
-  private static URL store(String name, String path, boolean tls) {
-    if (!tls) {
-      throw new IllegalArgumentException(
-          "redis."
-              + name
-              + " is set but redis.url is not rediss://: the connection would be plain");
-    }
-    Path file = Path.of(path);
-    if (!Files.isReadable(file)) {
-      throw new IllegalArgumentException("redis." + name + " " + path + " cannot be read");
-    }
+  /** The trust and key store settings that cannot work, one line each; empty when they can. */
+  public List<String> problems() {
+    List<String> problems = new ArrayList<>();
+    boolean tls = url != null && url.startsWith("rediss:");
+    Map<String, String> stores = new LinkedHashMap<>();
+    stores.put("trustStore", trustStore);
+    stores.put("keyStore", keyStore);
+    stores.forEach(
+        (name, path) -> {
+          if (blank(path)) {
+            return;
+          }
+          if (!tls) {
+            problems.add(
+                "redis."
+                    + name
+                    + " is set but redis.url is not rediss://: the connection would be plain");
+          } else if (!Files.isReadable(Path.of(path))) {
+            problems.add("redis." + name + " " + path + " cannot be read");
+          }
+        });
+    return problems;
+  }
+
+  private static URL fileUrl(String path) {
     try {
-      return file.toUri().toURL();
+      return Path.of(path).toUri().toURL();
     } catch (MalformedURLException e) {
-      throw new IllegalArgumentException("redis." + name + " " + path + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
     }
   }
 
