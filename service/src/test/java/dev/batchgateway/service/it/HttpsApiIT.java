@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -84,6 +85,13 @@ class HttpsApiIT {
           ConfigOverride.config(
               "server.applicationConnectors[0].keyStorePath", KEY_STORE.toString()),
           ConfigOverride.config("server.applicationConnectors[0].keyStorePassword", PASSWORD));
+
+  @AfterAll
+  static void removeKeyStore() throws IOException {
+    Files.deleteIfExists(KEY_STORE);
+    Files.deleteIfExists(CERTIFICATE);
+    Files.deleteIfExists(DIR);
+  }
 
   @Test
   void uploadCreateListAndDownloadOverHttps() throws Exception {
