@@ -305,6 +305,7 @@ deb_present() {
     postgresql) pg_bindir >/dev/null 2>&1 ;;
     redis-server) command -v redis-server >/dev/null 2>&1 ;;
     maven) command -v mvn >/dev/null 2>&1 ;;
+    openssl) command -v openssl >/dev/null 2>&1 ;;
     # `python3 -m venv` needs ensurepip, which Debian splits off into python3-venv.
     python3-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 ;;
     *) dpkg -s "$1" >/dev/null 2>&1 ;;

@@ -2,7 +2,7 @@
 # `make test`: every test against real components, on an isolated throwaway stack.
 #
 #  0. installs what is missing and can be installed without asking: the Debian
-#     packages maven, postgresql, redis-server, python3-venv (when root), the
+#     packages maven, postgresql, redis-server, openssl, python3-venv (when root), the
 #     Python packages of tests/compat/python/requirements.txt into .venv, the
 #     Temporal CLI and the simulator into .tools/bin; names the rest in one line;
 #  1. starts, in a temp dir (never .data): PostgreSQL :55433, Temporal dev server
@@ -60,7 +60,8 @@ phase() {
 phase "prerequisites"
 need=()
 bgw_java_home >/dev/null 2>&1 || need+=("$BGW_JDK_HINT")
-debs=(maven postgresql redis-server)
+# openssl makes the certificates of the TLS tests (PostgresTlsIT, RedisTlsIT).
+debs=(maven postgresql redis-server openssl)
 venv_ready || debs+=(python3-venv)
 missing=$(missing_debs "${debs[@]}")
 # shellcheck disable=SC2086 # a list of package names

@@ -18,6 +18,7 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 
 /** The gateway's YAML configuration; {@code service/config/gateway.yml} documents each key. */
+@TlsSettingsAreValid
 public class BatchGatewayConfiguration extends Configuration {
 
   @Valid @NotNull @JsonProperty private DataSourceFactory database = new DataSourceFactory();

@@ -4,6 +4,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.uber.m3.tally.RootScopeBuilder;
 import com.uber.m3.tally.Scope;
 import io.dropwizard.lifecycle.Managed;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
@@ -30,12 +31,20 @@ public final class TemporalConnection implements Managed {
         new RootScopeBuilder()
             .reporter(new DropwizardStatsReporter(metrics))
             .reportEvery(com.uber.m3.util.Duration.ofSeconds(10));
-    this.stubs =
-        WorkflowServiceStubs.newServiceStubs(
-            WorkflowServiceStubsOptions.newBuilder()
-                .setTarget(settings.getTarget())
-                .setMetricsScope(metricsScope)
-                .validateAndBuildWithDefaults());
+    WorkflowServiceStubsOptions.Builder options =
+        WorkflowServiceStubsOptions.newBuilder()
+            .setTarget(settings.getTarget())
+            .setMetricsScope(metricsScope);
+    SslContext tls = settings.getTls().sslContext();
+    if (tls != null) {
+      options.setSslContext(tls);
+      String serverName = settings.getTls().serverNameOverride();
+      if (serverName != null) {
+        // The name TLS sends (SNI) and checks the certificate against, instead of the target's.
+        options.setChannelInitializer(channel -> channel.overrideAuthority(serverName));
+      }
+    }
+    this.stubs = WorkflowServiceStubs.newServiceStubs(options.validateAndBuildWithDefaults());
     this.client =
         WorkflowClient.newInstance(
             stubs, WorkflowClientOptions.newBuilder().setNamespace(namespace).build());

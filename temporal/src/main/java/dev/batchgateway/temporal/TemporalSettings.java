@@ -7,6 +7,8 @@ public class TemporalSettings {
   @JsonProperty private String target = "127.0.0.1:7233";
   @JsonProperty private String namespace = "default";
 
+  @JsonProperty private TemporalTlsSettings tls = new TemporalTlsSettings();
+
   /** Activities one worker runs at once; each running chunk holds one. */
   @JsonProperty private int maxConcurrentActivities = 64;
 
@@ -35,6 +37,14 @@ public class TemporalSettings {
 
   public void setTarget(String target) {
     this.target = target;
+  }
+
+  public TemporalTlsSettings getTls() {
+    return tls;
+  }
+
+  public void setTls(TemporalTlsSettings tls) {
+    this.tls = tls;
   }
 
   public String getNamespace() {

@@ -20,17 +20,25 @@ import java.util.UUID;
 final class Api {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http;
   private final String base;
   private final String key;
 
   Api(int port, String key) {
-    this.base = "http://127.0.0.1:" + port;
+    this(HttpClient.newHttpClient(), "http://127.0.0.1:" + port, key);
+  }
+
+  /**
+   * @param base scheme, host and port, e.g. {@code https://127.0.0.1:8443}
+   */
+  Api(HttpClient http, String base, String key) {
+    this.http = http;
+    this.base = base;
     this.key = key;
   }
 
   Api withKey(String otherKey) {
-    return new Api(Integer.parseInt(base.substring(base.lastIndexOf(':') + 1)), otherKey);
+    return new Api(http, base, otherKey);
   }
 
   HttpResponse<String> get(String path) {

@@ -89,9 +89,41 @@ final class TestStack {
     return gateway(apiKeys, inferenceUrl, "fixed", extra);
   }
 
-  /** Each key is set once: of two overrides of one key, which one wins is not to be relied on. */
+  /**
+   * As {@link #gateway(String, String, ConfigOverride...)}, on a PostgreSQL of the test's own
+   * instead of the stack's.
+   */
+  static DropwizardAppExtension<BatchGatewayConfiguration> gatewayOnDatabase(
+      String apiKeys,
+      Supplier<String> dbUrl,
+      Supplier<String> dbUser,
+      Supplier<String> dbPassword,
+      ConfigOverride... extra) {
+    return gateway(
+        apiKeys, () -> env("BGW_TEST_INFERENCE_URL"), "fixed", dbUrl, dbUser, dbPassword, extra);
+  }
+
   private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
       String apiKeys, Supplier<String> inferenceUrl, String capacityMode, ConfigOverride... extra) {
+    return gateway(
+        apiKeys,
+        inferenceUrl,
+        capacityMode,
+        () -> env("BGW_TEST_DB_URL"),
+        () -> env("BGW_TEST_DB_USER"),
+        () -> env("BGW_TEST_DB_PASSWORD"),
+        extra);
+  }
+
+  /** Each key is set once: of two overrides of one key, which one wins is not to be relied on. */
+  private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
+      String apiKeys,
+      Supplier<String> inferenceUrl,
+      String capacityMode,
+      Supplier<String> dbUrl,
+      Supplier<String> dbUser,
+      Supplier<String> dbPassword,
+      ConfigOverride... extra) {
     String dataDir;
     try {
       dataDir = Files.createTempDirectory("bgw-it-").toString();
@@ -101,9 +133,9 @@ final class TestStack {
     List<ConfigOverride> overrides = new ArrayList<>();
     overrides.add(ConfigOverride.config("server.applicationConnectors[0].port", "0"));
     overrides.add(ConfigOverride.config("server.adminConnectors[0].port", "0"));
-    overrides.add(ConfigOverride.config("database.url", () -> env("BGW_TEST_DB_URL")));
-    overrides.add(ConfigOverride.config("database.user", () -> env("BGW_TEST_DB_USER")));
-    overrides.add(ConfigOverride.config("database.password", () -> env("BGW_TEST_DB_PASSWORD")));
+    overrides.add(ConfigOverride.config("database.url", dbUrl));
+    overrides.add(ConfigOverride.config("database.user", dbUser));
+    overrides.add(ConfigOverride.config("database.password", dbPassword));
     overrides.add(ConfigOverride.config("temporal.target", () -> env("BGW_TEST_TEMPORAL")));
     overrides.add(ConfigOverride.config("inference.url", inferenceUrl));
     overrides.add(ConfigOverride.config("limiter.redis.url", () -> env("BGW_TEST_REDIS_URL")));
