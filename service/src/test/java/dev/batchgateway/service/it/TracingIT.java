@@ -122,7 +122,8 @@ class TracingIT {
         .extracting(SpanData::getName)
         .contains("RunActivity:Plan", "RunActivity:finalizeBatch");
 
-    // Every line was answered in the end; half the sends met a 429 or 500 and were tried again.
+    // Every line was answered in the end; about half the sends met an error status and were tried
+    // again.
     Set<String> chunkRunIds =
         chunkRuns.stream().map(SpanData::getSpanId).collect(Collectors.toSet());
     List<SpanData> calls = named(trace, "POST /v1/chat/completions");
@@ -158,7 +159,7 @@ class TracingIT {
             call -> {
               Long code = call.getAttributes().get(status);
               if (code != null) {
-                assertThat(code).isIn(429L, 500L);
+                assertThat(code).isGreaterThanOrEqualTo(400L);
               } else {
                 assertThat(call.getAttributes().get(AttributeKey.stringKey("error.type")))
                     .isNotBlank();
