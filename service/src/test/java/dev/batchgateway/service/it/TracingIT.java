@@ -102,6 +102,16 @@ class TracingIT {
     assertThat(request.getAttributes().get(AttributeKey.longKey("http.response.status_code")))
         .isEqualTo(200L);
 
+    // The polls that followed are traces of their own, named after their route.
+    assertThat(SPANS.getFinishedSpanItems())
+        .filteredOn(span -> span.getName().equals("GET /v1/batches/{id}"))
+        .isNotEmpty()
+        .allSatisfy(
+            poll -> {
+              assertThat(poll.getTraceId()).isNotEqualTo(traceId);
+              assertThat(poll.getAttributes().get(BATCH_ID)).isEqualTo(batchId);
+            });
+
     SpanData start = only(trace, "StartWorkflow:BatchWorkflow");
     assertThat(start.getParentSpanId()).isEqualTo(request.getSpanId());
     assertThat(start.getAttributes().get(AttributeKey.stringKey("temporal.workflow.id")))
