@@ -19,6 +19,7 @@ import dev.batchgateway.activities.plan.LineReader;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.InferenceCallSpan;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
@@ -31,6 +32,7 @@ import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -778,7 +780,7 @@ public final class ChunkRunner {
         future = client.send(request);
       } else {
         // Current while the client picks an endpoint, so it can record which.
-        try (Scope ignored = span.makeCurrent()) {
+        try (Scope ignored = InferenceCallSpan.with(Context.current(), span).makeCurrent()) {
           future = client.send(request);
         }
       }

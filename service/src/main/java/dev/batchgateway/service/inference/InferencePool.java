@@ -2,6 +2,7 @@ package dev.batchgateway.service.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.port.InferenceCallSpan;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import io.opentelemetry.api.common.AttributeKey;
@@ -100,11 +101,12 @@ final class InferencePool {
   }
 
   /**
-   * Sends the request. When the caller's current span (the inference call's) is recorded, it learns
-   * the endpoint, and the engine gets its {@code traceparent} so its own spans join the trace.
+   * Sends the request. When the call has a recorded span ({@link InferenceCallSpan}), the span
+   * learns the endpoint, and the engine gets its {@code traceparent} so its own spans join the
+   * trace.
    */
   CompletableFuture<InferenceResponse> send(InferenceRequest request) {
-    return send(request, new ArrayList<>(), Span.current());
+    return send(request, new ArrayList<>(), InferenceCallSpan.current());
   }
 
   private CompletableFuture<InferenceResponse> send(
