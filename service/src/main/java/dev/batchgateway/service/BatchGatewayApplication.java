@@ -44,6 +44,10 @@ import dev.batchgateway.service.quota.RateLimitFilter;
 import dev.batchgateway.service.resources.BatchesResource;
 import dev.batchgateway.service.resources.FilesResource;
 import dev.batchgateway.service.resources.OpenApiResource;
+import dev.batchgateway.service.tracing.Tracing;
+import dev.batchgateway.service.tracing.TracingFilter;
+import dev.batchgateway.service.tracing.TracingRouteFilter;
+import dev.batchgateway.service.tracing.TracingSettings;
 import dev.batchgateway.temporal.BatchWorker;
 import dev.batchgateway.temporal.BatchWorkflowClient;
 import dev.batchgateway.temporal.CleanupSchedule;
@@ -59,6 +63,7 @@ import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.jdbi3.JdbiFactory;
 import io.dropwizard.lifecycle.Managed;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import jakarta.servlet.DispatcherType;
 import java.time.Clock;
 import java.time.Duration;
@@ -126,8 +131,18 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
     JdbiMetadataStore metadata = new JdbiMetadataStore(jdbi, json);
     FileStore store = config.getFiles().build(environment);
 
+    // Managed first, so it stops last: the spans of everything else are flushed.
+    Tracing tracing = Tracing.start(config.getTracing(), role, spanProcessor(config.getTracing()));
+    environment.lifecycle().manage(tracing);
+    if (tracing.enabled()) {
+      log.info(
+          "Tracing on: {} of new traces recorded, spans to {}",
+          config.getTracing().sampleRatio(),
+          config.getTracing().enabled() ? config.getTracing().tracesUrl() : "a test exporter");
+    }
+
     TemporalConnection temporal =
-        new TemporalConnection(config.getTemporal(), environment.metrics());
+        new TemporalConnection(config.getTemporal(), environment.metrics(), tracing.temporal());
     environment.lifecycle().manage(temporal);
     environment.healthChecks().register("temporal", new TemporalHealthCheck(temporal));
     environment.lifecycle().manage(searchAttributes(temporal));
@@ -145,6 +160,17 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           .servlets()
           .addFilter("security-headers", new SecurityHeadersFilter())
           .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/*");
+      if (tracing.enabled()) {
+        environment
+            .servlets()
+            .addFilter(
+                "tracing",
+                new TracingFilter(
+                    tracing.tracer(),
+                    tracing.openTelemetry().getPropagators().getTextMapPropagator()))
+            .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/v1/*");
+        environment.jersey().register(new TracingRouteFilter());
+      }
       TrustedHeaderSettings trusted = config.getTrustedHeader();
       if (trusted.enabled()) {
         environment
@@ -249,7 +275,8 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
               batchSettings,
               config.getBatches().toOutage(),
               retries,
-              environment.metrics());
+              environment.metrics(),
+              tracing.inferenceTracer());
       WorkerDrain drain = new WorkerDrain();
       environment
           .lifecycle()
@@ -287,6 +314,14 @@ public class BatchGatewayApplication extends Application<BatchGatewayConfigurati
           config.getLimiter().initialPermits(),
           inference.metricsFetcher(capacity.metricsTimeout()));
     }
+  }
+
+  /**
+   * Where this process's spans go: to the configured OTLP endpoint, or nowhere (tracing off) when
+   * none is set. Tests override it to keep the spans in memory.
+   */
+  protected SpanProcessor spanProcessor(TracingSettings settings) {
+    return Tracing.otlpProcessor(settings);
   }
 
   /**

@@ -11,6 +11,7 @@ import dev.batchgateway.service.inference.InferenceSettings;
 import dev.batchgateway.service.limiter.LimiterFactory;
 import dev.batchgateway.service.limiter.RedissonLimiterFactory;
 import dev.batchgateway.service.quota.QuotaSettings;
+import dev.batchgateway.service.tracing.TracingSettings;
 import dev.batchgateway.temporal.TemporalSettings;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -57,6 +58,9 @@ public class BatchGatewayConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty
   private TrustedHeaderSettings trustedHeader = new TrustedHeaderSettings();
 
+  /** OpenTelemetry traces, posted over OTLP; off unless an endpoint is set. */
+  @Valid @NotNull @JsonProperty private TracingSettings tracing = new TracingSettings();
+
   public DataSourceFactory getDatabase() {
     return database;
   }
@@ -95,6 +99,10 @@ public class BatchGatewayConfiguration extends Configuration {
 
   public CleanupSettings getCleanup() {
     return cleanup;
+  }
+
+  public TracingSettings getTracing() {
+    return tracing;
   }
 
   public TrustedHeaderSettings getTrustedHeader() {

@@ -44,7 +44,7 @@ public final class BatchWorker implements Managed {
       BatchLifecycleActivities lifecycle,
       ChunkActivities chunks,
       Drainer drain) {
-    this.factory = WorkerFactory.newInstance(connection.client());
+    this.factory = connection.newWorkerFactory();
     this.grace = settings.getShutdownGrace();
     this.drain = drain;
     Worker worker =

@@ -25,7 +25,7 @@ public final class CapacityWorker implements Managed {
   private final WorkerFactory factory;
 
   public CapacityWorker(TemporalConnection connection, CapacityProbeActivities probes) {
-    this.factory = WorkerFactory.newInstance(connection.client());
+    this.factory = connection.newWorkerFactory();
     Worker worker =
         factory.newWorker(
             TaskQueues.CAPACITY,

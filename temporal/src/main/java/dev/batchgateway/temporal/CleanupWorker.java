@@ -24,7 +24,7 @@ public final class CleanupWorker implements Managed {
   private final WorkerFactory factory;
 
   public CleanupWorker(TemporalConnection connection, CleanupActivities activities) {
-    this.factory = WorkerFactory.newInstance(connection.client());
+    this.factory = connection.newWorkerFactory();
     Worker worker =
         factory.newWorker(
             TaskQueues.CLEANUP,

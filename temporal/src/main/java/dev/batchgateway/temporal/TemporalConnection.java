@@ -3,12 +3,17 @@ package dev.batchgateway.temporal;
 import com.codahale.metrics.MetricRegistry;
 import com.uber.m3.tally.RootScopeBuilder;
 import com.uber.m3.tally.Scope;
+import dev.batchgateway.temporal.tracing.TemporalTracing;
 import io.dropwizard.lifecycle.Managed;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
+import io.temporal.common.interceptors.WorkerInterceptor;
+import io.temporal.common.interceptors.WorkflowClientInterceptor;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerFactoryOptions;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -21,11 +26,21 @@ public final class TemporalConnection implements Managed {
   private final String namespace;
 
   private final Scope metricsScope;
+  private final TemporalTracing tracing;
 
   /**
    * @param metrics where the SDK's own metrics go, reported every ten seconds
    */
   public TemporalConnection(TemporalSettings settings, MetricRegistry metrics) {
+    this(settings, metrics, TemporalTracing.OFF);
+  }
+
+  /**
+   * @param tracing the interceptors the client and this connection's workers trace with
+   */
+  public TemporalConnection(
+      TemporalSettings settings, MetricRegistry metrics, TemporalTracing tracing) {
+    this.tracing = tracing;
     this.namespace = settings.getNamespace();
     this.metricsScope =
         new RootScopeBuilder()
@@ -47,7 +62,21 @@ public final class TemporalConnection implements Managed {
     this.stubs = WorkflowServiceStubs.newServiceStubs(options.validateAndBuildWithDefaults());
     this.client =
         WorkflowClient.newInstance(
-            stubs, WorkflowClientOptions.newBuilder().setNamespace(namespace).build());
+            stubs,
+            WorkflowClientOptions.newBuilder()
+                .setNamespace(namespace)
+                .setInterceptors(
+                    tracing.clientInterceptors().toArray(WorkflowClientInterceptor[]::new))
+                .build());
+  }
+
+  /** A worker factory on this client, with the tracing interceptors when tracing is on. */
+  public WorkerFactory newWorkerFactory() {
+    return WorkerFactory.newInstance(
+        client,
+        WorkerFactoryOptions.newBuilder()
+            .setWorkerInterceptors(tracing.workerInterceptors().toArray(WorkerInterceptor[]::new))
+            .build());
   }
 
   public WorkflowServiceStubs stubs() {

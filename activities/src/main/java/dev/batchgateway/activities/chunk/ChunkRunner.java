@@ -20,6 +20,7 @@ import dev.batchgateway.activities.plan.LineReader;
 import dev.batchgateway.activities.port.BatchPace;
 import dev.batchgateway.activities.port.ConcurrencyLimiter;
 import dev.batchgateway.activities.port.FileStore;
+import dev.batchgateway.activities.port.InferenceCallSpan;
 import dev.batchgateway.activities.port.InferenceClient;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
@@ -30,6 +31,10 @@ import dev.batchgateway.activities.port.RequestContext;
 import dev.batchgateway.activities.port.ResponseTooLargeException;
 import dev.batchgateway.workflows.ChunkOutcome;
 import dev.batchgateway.workflows.ChunkTask;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,6 +113,9 @@ public final class ChunkRunner {
   private final OutageSettings outage;
   private final MetricRegistry metrics;
 
+  /** Traces each inference call; null when they are not traced. */
+  private final Tracer tracer;
+
   /** One circuit per pool, shared by every chunk this worker runs. */
   private final Map<String, PoolCircuit> circuits = new ConcurrentHashMap<>();
 
@@ -153,6 +161,25 @@ public final class ChunkRunner {
       OutageSettings outage,
       ScheduledExecutorService scheduler,
       MetricRegistry metrics) {
+    this(json, store, metadata, client, limiter, settings, outage, scheduler, metrics, null);
+  }
+
+  /**
+   * @param tracer makes a span per inference call, a child of the chunk activity's span; null:
+   *     inference calls are not traced, and cost nothing for it
+   */
+  public ChunkRunner(
+      ObjectMapper json,
+      FileStore store,
+      MetadataStore metadata,
+      InferenceClient client,
+      ConcurrencyLimiter limiter,
+      BatchSettings settings,
+      OutageSettings outage,
+      ScheduledExecutorService scheduler,
+      MetricRegistry metrics,
+      Tracer tracer) {
+    this.tracer = tracer;
     this.json = json;
     this.responses =
         AnsweredLine.parserFor(
@@ -644,7 +671,7 @@ public final class ChunkRunner {
         abandon();
         return false;
       }
-      send(index, attempt, permit, circuit, poolMetrics);
+      send(index, attempt, pool, permit, circuit, poolMetrics);
       return true;
     }
 
@@ -737,6 +764,7 @@ public final class ChunkRunner {
     private void send(
         int index,
         int attempt,
+        String pool,
         ConcurrencyLimiter.Permit permit,
         PoolCircuit circuit,
         InferenceMetrics poolMetrics) {
@@ -747,14 +775,29 @@ public final class ChunkRunner {
       }
       Line line = lines.get(index);
       long sentNanos = System.nanoTime();
-      CompletableFuture<InferenceResponse> future =
-          client.send(
-              new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of(), context));
+      InferenceRequest request =
+          new InferenceRequest(line.model(), task.endpoint(), line.body(), Map.of(), context);
+      Span span =
+          tracer == null
+              ? null
+              : InferenceSpans.start(tracer, task, line.model(), pool, index, attempt);
+      CompletableFuture<InferenceResponse> future;
+      if (span == null) {
+        future = client.send(request);
+      } else {
+        // Current while the client picks an endpoint, so it can record which.
+        try (Scope ignored = InferenceCallSpan.with(Context.current(), span).makeCurrent()) {
+          future = client.send(request);
+        }
+      }
       inFlight.add(future);
       future.whenComplete(
           LogContext.carrying(
               logContext,
               (response, error) -> {
+                if (span != null) {
+                  InferenceSpans.end(span, response, error);
+                }
                 inFlight.remove(future);
                 long latencyNanos = System.nanoTime() - sentNanos;
                 poolMetrics.duration.observe(latencyNanos);

@@ -2,8 +2,12 @@ package dev.batchgateway.service.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchgateway.activities.port.InferenceCallSpan;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -35,6 +39,10 @@ import org.slf4j.LoggerFactory;
 final class InferencePool {
   private static final Logger log = LoggerFactory.getLogger(InferencePool.class);
   private static final long DISCOVERY_RETRY_MILLIS = 1_000;
+
+  /** The endpoint an inference call's span went to. */
+  static final AttributeKey<String> ENDPOINT = AttributeKey.stringKey("batch_gateway.endpoint");
+
   private static final long FIRST_READ_WAIT_MILLIS = 2_000;
 
   final String name;
@@ -92,17 +100,26 @@ final class InferencePool {
     return listsModels() ? models : discoveredModels();
   }
 
+  /**
+   * Sends the request. When the call has a recorded span ({@link InferenceCallSpan}), the span
+   * learns the endpoint, and the engine gets its {@code traceparent} so its own spans join the
+   * trace.
+   */
   CompletableFuture<InferenceResponse> send(InferenceRequest request) {
-    return send(request, new ArrayList<>());
+    return send(request, new ArrayList<>(), InferenceCallSpan.current());
   }
 
   private CompletableFuture<InferenceResponse> send(
-      InferenceRequest request, List<Endpoint> tried) {
+      InferenceRequest request, List<Endpoint> tried, Span span) {
     Endpoint endpoint = pick(tried);
     endpoint.inFlight.incrementAndGet();
+    if (span.isRecording()) {
+      span.setAttribute(ENDPOINT, endpoint.baseUrl);
+    }
     CompletableFuture<InferenceResponse> answer;
     try {
-      answer = endpoint.transport.post(request.path(), headers(endpoint, request), request.body());
+      answer =
+          endpoint.transport.post(request.path(), headers(endpoint, request, span), request.body());
     } catch (RuntimeException e) {
       endpoint.inFlight.decrementAndGet();
       return CompletableFuture.failedFuture(e);
@@ -118,12 +135,15 @@ final class InferencePool {
                 endpoint.markDown(nanoTime.getAsLong(), cooldown);
                 tried.add(endpoint);
                 if (tried.size() < endpoints.size()) {
+                  if (span.isRecording()) {
+                    span.addEvent("connection refused by " + endpoint.baseUrl);
+                  }
                   log.warn(
                       "Pool {}: {} refused the connection; resting it for {}",
                       name,
                       endpoint,
                       cooldown);
-                  return send(request, tried);
+                  return send(request, tried, span);
                 }
               }
               return CompletableFuture.<InferenceResponse>failedFuture(error);
@@ -158,11 +178,22 @@ final class InferencePool {
   }
 
   /** What goes with the body: its type, the ranking headers, the request's own, the key. */
-  private Map<String, String> headers(Endpoint endpoint, InferenceRequest request) {
+  private Map<String, String> headers(Endpoint endpoint, InferenceRequest request, Span span) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
     headers.putAll(this.headers.of(request.context(), clock.millis()));
     headers.putAll(request.headers());
+    if (span.isRecording()) {
+      SpanContext context = span.getSpanContext();
+      headers.put(
+          "traceparent",
+          "00-"
+              + context.getTraceId()
+              + "-"
+              + context.getSpanId()
+              + "-"
+              + context.getTraceFlags().asHex());
+    }
     if (endpoint.authorization != null) {
       headers.put("Authorization", endpoint.authorization);
     }

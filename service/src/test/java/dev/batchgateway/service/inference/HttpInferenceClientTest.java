@@ -4,10 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.batchgateway.activities.port.InferenceCallSpan;
 import dev.batchgateway.activities.port.InferenceRequest;
 import dev.batchgateway.activities.port.InferenceResponse;
 import dev.batchgateway.activities.port.PoolRetry;
 import dev.batchgateway.activities.port.RequestContext;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -82,6 +91,49 @@ class HttpInferenceClientTest {
     assertThat(first.objective).isEqualTo("batch-low");
     assertThat(first.fairnessId).isEqualTo("acme");
     assertThat(first.sloTtftMs).isEqualTo("600000");
+  }
+
+  @Test
+  void anInferenceCallsSpanLearnsTheEndpointAndTheEngineGetsItsTraceparent() throws Exception {
+    InMemorySpanExporter spans = InMemorySpanExporter.create();
+    SdkTracerProvider provider =
+        SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+    Tracer tracer = provider.get("test");
+    HttpInferenceClient client = client("url: %s\n".formatted(a.url()));
+    Span activity = tracer.spanBuilder("RunActivity:RunChunk").startSpan();
+    Span call;
+    try (Scope ignored = activity.makeCurrent()) {
+      // The activity's span alone is not an inference call's: nothing is recorded or sent.
+      send(client, MODEL);
+      call = tracer.spanBuilder("POST /v1/chat/completions").startSpan();
+      try (Scope calling = InferenceCallSpan.with(Context.current(), call).makeCurrent()) {
+        send(client, MODEL);
+      }
+    }
+    call.end();
+    activity.end();
+
+    assertThat(a.received).extracting(Received::traceparent).hasSize(2).first().isNull();
+    String traceparent = a.received.stream().toList().get(1).traceparent();
+    assertThat(traceparent)
+        .startsWith(
+            "00-"
+                + call.getSpanContext().getTraceId()
+                + "-"
+                + call.getSpanContext().getSpanId()
+                + "-");
+    int flags = Integer.parseInt(traceparent.substring(traceparent.lastIndexOf('-') + 1), 16);
+    assertThat(flags & 1).as("sampled").isEqualTo(1);
+    AttributeKey<String> endpoint = AttributeKey.stringKey("batch_gateway.endpoint");
+    assertThat(spans.getFinishedSpanItems())
+        .filteredOn(span -> span.getName().startsWith("POST"))
+        .singleElement()
+        .satisfies(span -> assertThat(span.getAttributes().get(endpoint)).startsWith(a.url()));
+    assertThat(spans.getFinishedSpanItems())
+        .filteredOn(span -> span.getName().startsWith("RunActivity"))
+        .singleElement()
+        .satisfies(span -> assertThat(span.getAttributes().get(endpoint)).isNull());
+    provider.close();
   }
 
   @Test
@@ -189,7 +241,12 @@ class HttpInferenceClientTest {
   }
 
   private record Received(
-      String path, String authorization, String objective, String fairnessId, String sloTtftMs) {}
+      String path,
+      String authorization,
+      String objective,
+      String fairnessId,
+      String sloTtftMs,
+      String traceparent) {}
 
   private final class FakeEngine {
     final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
@@ -218,7 +275,8 @@ class HttpInferenceClientTest {
                     headers.getFirst("Authorization"),
                     headers.getFirst("x-gateway-inference-objective"),
                     headers.getFirst("x-gateway-inference-fairness-id"),
-                    headers.getFirst("x-slo-ttft-ms")));
+                    headers.getFirst("x-slo-ttft-ms"),
+                    headers.getFirst("traceparent")));
             exchange.getRequestBody().readAllBytes();
             byte[] body =
                 ("{\"id\":\"chatcmpl-" + name + "\",\"object\":\"chat.completion\",\"choices\":[]}")

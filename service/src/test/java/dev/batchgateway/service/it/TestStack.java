@@ -73,6 +73,23 @@ final class TestStack {
     return gateway(apiKeys, () -> env(inferenceUrlVariable), "fixed", extra);
   }
 
+  /** As {@link #gateway(String, String, ConfigOverride...)}, running {@code application}. */
+  static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
+      Class<? extends BatchGatewayApplication> application,
+      String apiKeys,
+      String inferenceUrlVariable,
+      ConfigOverride... extra) {
+    return gateway(
+        application,
+        apiKeys,
+        () -> env(inferenceUrlVariable),
+        "fixed",
+        () -> env("BGW_TEST_DB_URL"),
+        () -> env("BGW_TEST_DB_USER"),
+        () -> env("BGW_TEST_DB_PASSWORD"),
+        extra);
+  }
+
   /**
    * As {@link #gateway(String, String, ConfigOverride...)}, with the capacity probe on. One
    * Temporal serves every IT's gateway and a pool's probe workflow id is fixed, so gateways that
@@ -100,12 +117,20 @@ final class TestStack {
       Supplier<String> dbPassword,
       ConfigOverride... extra) {
     return gateway(
-        apiKeys, () -> env("BGW_TEST_INFERENCE_URL"), "fixed", dbUrl, dbUser, dbPassword, extra);
+        BatchGatewayApplication.class,
+        apiKeys,
+        () -> env("BGW_TEST_INFERENCE_URL"),
+        "fixed",
+        dbUrl,
+        dbUser,
+        dbPassword,
+        extra);
   }
 
   private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
       String apiKeys, Supplier<String> inferenceUrl, String capacityMode, ConfigOverride... extra) {
     return gateway(
+        BatchGatewayApplication.class,
         apiKeys,
         inferenceUrl,
         capacityMode,
@@ -117,6 +142,7 @@ final class TestStack {
 
   /** Each key is set once: of two overrides of one key, which one wins is not to be relied on. */
   private static DropwizardAppExtension<BatchGatewayConfiguration> gateway(
+      Class<? extends BatchGatewayApplication> application,
       String apiKeys,
       Supplier<String> inferenceUrl,
       String capacityMode,
@@ -145,8 +171,6 @@ final class TestStack {
     overrides.add(ConfigOverride.config("capacity.mode", capacityMode));
     overrides.addAll(List.of(extra));
     return new DropwizardAppExtension<>(
-        BatchGatewayApplication.class,
-        "config/gateway.yml",
-        overrides.toArray(ConfigOverride[]::new));
+        application, "config/gateway.yml", overrides.toArray(ConfigOverride[]::new));
   }
 }
