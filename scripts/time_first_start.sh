@@ -16,6 +16,8 @@ set -euo pipefail
 
 repo=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 work=$(mktemp -d /tmp/bgw-first-start.XXXXXX)
+# PostgreSQL runs as its own user when this runs as root: it must reach the data folder.
+chmod 755 "$work"
 export BGW_HTTP_PORT=18400 BGW_ADMIN_PORT=18401 BGW_PG_PORT=18432 BGW_SIM_PORT=18402
 export BGW_REDIS_PORT=18479 BGW_TEMPORAL_PORT=18433 BGW_TEMPORAL_UI_PORT=18434
 
