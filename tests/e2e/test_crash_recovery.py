@@ -349,7 +349,10 @@ def batch_lines():
                         {"role": "system", "content": f"Prompt family {i % 7}."},
                         {"role": "user", "content": f"Item {i}"},
                     ],
-                    "max_tokens": 4,
+                    # Long enough answers (40 ms + 5 ms a token on the crash simulator) that
+                    # the batch's progress, recorded every few seconds, is seen between the
+                    # crash points: with 4 tokens a CI run saw it jump from under 65% to done.
+                    "max_tokens": 16,
                 },
             }
         )
